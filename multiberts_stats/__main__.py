@@ -1,0 +1,3 @@
+from multiberts_stats.cli import main
+
+raise SystemExit(main())
