@@ -1103,7 +1103,9 @@ def _load(kind: str, ckpt, *, dtype=None, device="cpu", checkpoint_root=None, ca
     kwargs = dict(model_kwargs)
     if kind == "classifier":
         kwargs["num_labels"] = num_labels
-    with _quiet_transformers():
+    # from_pretrained draws random values for weights it initialises (then overwritten or
+    # refused below): keep the caller's global torch RNG untouched.
+    with _quiet_transformers(), torch.random.fork_rng(devices=[]):
         try:
             model, info = cls.from_pretrained(str(folder), output_loading_info=True,
                                               ignore_mismatched_sizes=True, dtype=torch_dtype,
