@@ -594,8 +594,8 @@ def multiberts() -> Family:
 
 
 def _looks_like_path(text: str) -> bool:
-    return (text.startswith(("/", "./", "../", "~")) or os.sep in text and os.path.isdir(
-        os.path.expanduser(text)) or os.path.isdir(os.path.expanduser(text)))
+    """A member string is a local folder when it exists or is written as a path."""
+    return text.startswith(("/", "./", "../", "~")) or os.path.isdir(os.path.expanduser(text))
 
 
 def custom_family(name: str, members: Iterable[Any], *, step_unit: str = "steps",
@@ -1181,6 +1181,8 @@ def _load(kind: str, ckpt, *, dtype=None, device="cpu", checkpoint_root=None, ca
                 p.copy_(fresh.to(p.dtype))
     if kind == "encoder":
         model.config.output_hidden_states = True
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     model = model.to(device)
     model.eval()
     report = LoadReport(
@@ -1215,7 +1217,7 @@ def load_encoder(ckpt: Checkpoint | str, dtype=None, device="cpu", *, checkpoint
     dtype : None, "auto", torch.dtype or str
         Parameter dtype; None is float32, "auto" the saved dtype.
     device : str or torch.device
-        ``"cpu"`` (default), ``"cuda"``, ...
+        ``"cpu"`` (default), ``"cuda"``, ``"auto"`` (CUDA when present, else CPU), ...
     checkpoint_root, cache_dir, local_files_only
         As in :func:`resolve_checkpoint`.
     max_length : int, optional
