@@ -110,6 +110,8 @@ def _atomic_folder(final: Path):
     @contextlib.contextmanager
     def cm():
         final.parent.mkdir(parents=True, exist_ok=True)
+        for stale in final.parent.glob(f".{final.name}.*"):  # left by a killed writer
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
         umask = os.umask(0)
         os.umask(umask)

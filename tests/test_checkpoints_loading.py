@@ -333,3 +333,12 @@ def test_minilm_has_no_masked_lm_head(minilm_family):
 def test_minilm_classifier(minilm_family):
     model, _ = load_classifier(minilm_family[0], num_labels=2, seed=1)
     assert model.load_report.newly_initialized == ["classifier.bias", "classifier.weight"]
+
+
+def test_loaders_are_quiet(tiny_family, capfd):
+    capfd.readouterr()
+    load_encoder(tiny_family[0])
+    load_masked_lm(tiny_family[0])
+    load_classifier(tiny_family[0], num_labels=2, seed=0)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
