@@ -2,25 +2,18 @@
 
 * :func:`multibootstrap` and :func:`report_ci` — drop-in, draw-for-draw compatible with the
   published MultiBERTs library, vectorised.
-* :func:`multiboot` — the modern API: tidy predictions table or matrix form, paired / unpaired /
-  fixed-baseline designs, cluster resampling, percentile / basic / BCa / corrected intervals,
-  returning a :class:`MultiBootstrapResult`.
+* :func:`multiboot` — the modern API: tidy predictions table or matrix form (:class:`MatrixRuns`),
+  single / paired / unpaired / fixed-baseline designs, cluster resampling, percentile / basic /
+  BCa / corrected intervals, returning a :class:`MultiBootstrapResult`.
 
-Importing this package never imports torch, transformers, pandas, scipy or scikit-learn.
+Importing this package imports numpy only (never torch, transformers, pandas, scipy or
+scikit-learn); those are imported when a function needs them.
 """
 
+from ._validation import BootstrapInputError, BootstrapTypeError
+from .modern import COVERAGE_MIN_SEEDS, MatrixRuns, multiboot
 from .reference import multibootstrap, report_ci
+from .results import MultiBootstrapResult
 
-__all__ = ["multibootstrap", "report_ci", "multiboot", "MultiBootstrapResult", "MatrixRuns"]
-
-
-def __getattr__(name):  # the modern API, until it lands in its own modules
-    if name in ("multiboot", "MatrixRuns"):
-        from . import modern
-
-        return getattr(modern, name)
-    if name == "MultiBootstrapResult":
-        from . import results
-
-        return results.MultiBootstrapResult
-    raise AttributeError(name)
+__all__ = ["multibootstrap", "report_ci", "multiboot", "MultiBootstrapResult", "MatrixRuns",
+           "BootstrapInputError", "BootstrapTypeError", "COVERAGE_MIN_SEEDS"]

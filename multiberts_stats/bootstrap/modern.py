@@ -16,7 +16,8 @@ import numpy as np
 
 from ._validation import (BootstrapInputError, BootstrapTypeError, as_generator, check_batch,
                           check_finite, check_level, check_nboot, check_threshold)
-from .engine import Side, Units, counts_from_draws, default_batch, draw_replicates, seed_weights
+from .engine import (Side, Units, counts_dtype, counts_from_draws, default_batch, draw_replicates,
+                     seed_weights)
 from .results import MultiBootstrapResult, acceleration, basic_ci, bca_ci, percentile_ci
 from .vecmetrics import VEC_METRICS, VecMetric, sum_by_unit, vec_name_for_callable
 
@@ -511,6 +512,7 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
     if batch is None:
         batch = default_batch(n_units, ncols, nboot)
     dist = np.empty((nboot, len(sides)))
+    cdt = counts_dtype(sides.values())
     bar = None
     if not quiet and nboot > batch:
         from tqdm.auto import tqdm
@@ -520,8 +522,13 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         b = min(batch, nboot - start)
         sdraws, udraws = draw_replicates(rng, b, seed_plan, n_units, sample_examples)
         if sample_examples:
-            counts = counts_from_draws(udraws, n_units) if vm is not None else None
-            n = counts @ sizes if counts is not None else None
+            counts = counts_from_draws(udraws, n_units, cdt) if vm is not None else None
+            if counts is None:
+                n = None
+            elif units.index is None:
+                n = np.full(b, float(n_examples))
+            else:
+                n = sizes[udraws].sum(axis=1)
             ex_draws = [units.expand(u) for u in udraws] if vm is None else None
         for col, (k, side) in enumerate(sides.items()):
             if sample_examples:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ._validation import (BootstrapInputError, BootstrapTypeError, check_finite, check_level,
                           check_nboot, check_threshold)
-from .engine import Side, Units, counts_from_draws, default_batch
+from .engine import Side, Units, counts_dtype, counts_from_draws, default_batch
 from .vecmetrics import VEC_METRICS, vec_name_for_callable
 
 __all__ = ["multibootstrap", "report_ci"]
@@ -36,7 +36,7 @@ def _side_seed_rows(run_info, mask_value: bool):
     """{seed: row indices} for one side, rows in their original order."""
     inter = run_info["intervention"].to_numpy()
     rows = np.flatnonzero(inter == mask_value)
-    seeds = run_info["seed"].to_numpy()[rows]
+    seeds = run_info["seed"].to_numpy()[rows].tolist()
     groups: dict = {}
     for r, s in zip(rows, seeds):
         groups.setdefault(s, []).append(r)
@@ -277,7 +277,7 @@ def _score_batch(out, base, expt, draws_b, draws_e, draws_x, sample_seeds, sampl
     b = out.shape[0]
     if sample_examples:
         if base.metric is not None:
-            counts = counts_from_draws(draws_x, units.n_units)
+            counts = counts_from_draws(draws_x, units.n_units, counts_dtype((base, expt)))
             n = np.full(b, float(units.n_examples))
             rs = [side.run_scores(counts, n) for side in (base, expt)]
         else:
