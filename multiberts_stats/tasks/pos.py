@@ -166,10 +166,13 @@ def align_words_to_subtokens(words, tokenizer, strategy: str = "first", max_leng
 
     Examples
     --------
-    >>> from transformers import BertTokenizer  # doctest: +SKIP
-    >>> tok = BertTokenizer("vocab.txt")  # doctest: +SKIP
-    >>> align_words_to_subtokens(["Don't", "panic"], tok, "mean")  # doctest: +SKIP
-    ([101, 2123, 1005, 1056, 6090, 2594, 102], [[1, 2, 3], [4, 5]])
+    >>> from transformers import BertTokenizer
+    >>> tok = BertTokenizer(vocab_file)  # the real BERT vocab; pass the path positionally
+    >>> ids, pos = align_words_to_subtokens(["Don't", "panic", "antidisestablishmentarianism"], tok, "mean")
+    >>> tok.convert_ids_to_tokens(ids)[:6], pos[:2], len(pos[2])
+    (['[CLS]', 'don', "'", 't', 'panic', 'anti'], [[1, 2, 3], [4]], 8)
+    >>> align_words_to_subtokens(["Don't", "panic"], tok, "first")[1]
+    [[1], [4]]
     """
     if strategy not in ("first", "mean"):
         raise ValueError(f"The `strategy` parameter of align_words_to_subtokens must be 'first' or "
@@ -183,27 +186,37 @@ def align_words_to_subtokens(words, tokenizer, strategy: str = "first", max_leng
         max_length = m if m <= 100_000 else 512
     if max_length < 3:
         raise ValueError(f"The `max_length` parameter must be at least 3. Got {max_length}.")
-    pieces = [tokenizer.tokenize(w) for w in words]
-    piece_ids = [tokenizer.convert_tokens_to_ids(p) for p in pieces]
-    n_special = tokenizer.num_special_tokens_to_add(pair=False)
-    budget = max_length - n_special
-    flat, owner = [], []
-    for wi, ids in enumerate(piece_ids):
-        for t in ids:
-            flat.append(t)
-            owner.append(wi)
-    flat, owner = flat[:budget], owner[:budget]
-    input_ids = tokenizer.build_inputs_with_special_tokens(flat)
-    # offset of the first content token: find where `flat` starts inside input_ids
-    offset = 0
-    if flat:
-        for off in range(len(input_ids) - len(flat) + 1):
-            if input_ids[off:off + len(flat)] == flat:
-                offset = off
-                break
     positions = [[] for _ in words]
-    for k, wi in enumerate(owner):
-        positions[wi].append(offset + k)
+    if not words:
+        return list(tokenizer("", add_special_tokens=True)["input_ids"]), []
+    if getattr(tokenizer, "is_fast", False):
+        # the tokenizer's own word boundaries (right for WordPiece and for byte-level BPE alike)
+        enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
+        input_ids = list(enc["input_ids"])
+        for k, wi in enumerate(enc.word_ids()):
+            if wi is not None:
+                positions[wi].append(k)
+    else:
+        pieces = [tokenizer.tokenize(w) for w in words]
+        piece_ids = [tokenizer.convert_tokens_to_ids(p) for p in pieces]
+        budget = max_length - tokenizer.num_special_tokens_to_add(pair=False)
+        flat, owner = [], []
+        for wi, ids in enumerate(piece_ids):
+            for t in ids:
+                flat.append(t)
+                owner.append(wi)
+        flat, owner = flat[:budget], owner[:budget]
+        build = getattr(tokenizer, "build_inputs_with_special_tokens", None)
+        input_ids = (build(flat) if build is not None
+                     else [tokenizer.cls_token_id, *flat, tokenizer.sep_token_id])
+        offset = 0  # where `flat` starts inside input_ids (after [CLS] / <s>)
+        if flat:
+            for off in range(len(input_ids) - len(flat) + 1):
+                if input_ids[off:off + len(flat)] == flat:
+                    offset = off
+                    break
+        for k, wi in enumerate(owner):
+            positions[wi].append(offset + k)
     if strategy == "first":
         positions = [p[:1] for p in positions]
     return input_ids, positions
