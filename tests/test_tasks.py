@@ -393,3 +393,21 @@ def test_cli_tasks(shared_data):
     bad = subprocess.run([sys.executable, "-m", "multiberts_stats", "tasks", "nope"],
                          capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "Registered tasks" in bad.stderr
+
+
+def test_runner_facing_attributes(tmp_path):
+    assert get_task("sst2").level == "sentence" and get_task("stsb").level == "sentence"
+    assert get_task("pos").level == "token" and get_task("winogender").level == "zeroshot"
+    w = get_task("winogender")
+    assert {"gender", "occupation", "bls_pct_female"} <= set(w.extra_columns)
+    assert w.cluster_column == "occupation" and get_task("rte").cluster_column is None
+    (tmp_path / "a.csv").write_text("s,y,grp\nx,0,g1\nz,1,g2\n")
+    t = task_from_file(name="alias_task", file=tmp_path / "a.csv", text_field="s", label="y",
+                       metrics=["accuracy", "f1"], cluster_column="grp")
+    assert t.metrics == ("accuracy", "f1") and t.extra_columns == ("grp",)
+    assert t.load()["cluster"].tolist() == ["g1", "g2"]
+    t2 = task_from_config({"name": "alias2", "file": str(tmp_path / "a.csv"), "text_fields": "s",
+                           "label": "y"})
+    assert t2.label_space == ["0", "1"]
+    with pytest.raises(TaskError, match="needs a `path`"):
+        task_from_file("nopath", text_fields="s")

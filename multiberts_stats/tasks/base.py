@@ -170,6 +170,11 @@ class Task:
         return None if self.label_space is None else len(self.label_space)
 
     @property
+    def level(self) -> str:
+        """``"sentence"`` (classification, pairs, regression), ``"token"`` or ``"zeroshot"`` (Winogender)."""
+        return {"token_classification": "token", "winogender": "zeroshot"}.get(self.kind, "sentence")
+
+    @property
     def cluster_column(self) -> str | None:
         """The column holding clusters, or None when the unit is the example."""
         return None if self.unit == "example" else self.unit

@@ -128,11 +128,12 @@ def _infer_label_space(path, fmt, label_column, kind) -> list[str] | None:
                     "(names in class-index order).")
 
 
-def task_from_file(name: str, path, text_fields, label: str = "label", metric="accuracy", *,
+def task_from_file(name: str, path=None, text_fields=None, label: str = "label", metric="accuracy", *,
                    id_column: str | None = None, cluster_column: str | None = None,
                    label_space=None, format: str | None = None, kind: str | None = None,
                    split: str = "validation", paths: dict | None = None,
-                   data_dir=None, description: str = "") -> FileTask:
+                   data_dir=None, description: str = "", file=None, metrics=None,
+                   text_field=None) -> FileTask:
     """Define a task from a CSV, TSV or JSONL file — no code change in the package.
 
     Parameters
@@ -161,6 +162,8 @@ def task_from_file(name: str, path, text_fields, label: str = "label", metric="a
         ``regression`` when ``metric`` is pearson / spearman and no ``label_space`` is given.
     data_dir : str or Path, optional
         Folder that relative paths are resolved against (default: the working directory).
+    file, metrics, text_field
+        Aliases of ``path``, ``metric`` and ``text_fields`` (config spellings).
 
     Examples
     --------
@@ -171,6 +174,9 @@ def task_from_file(name: str, path, text_fields, label: str = "label", metric="a
     >>> t.label_space, t.load()["label"].tolist()
     (['neg', 'pos'], [1, 0])
     """
+    path = path if path is not None else file
+    metric = metrics if metrics is not None else metric
+    text_fields = text_fields if text_fields is not None else text_field
     if isinstance(text_fields, str):
         text_fields = [text_fields]
     if not text_fields:
@@ -203,6 +209,7 @@ def task_from_file(name: str, path, text_fields, label: str = "label", metric="a
     if cluster_column:
         unit = cluster_column if cluster_column not in ("cluster", "example_id") else "cluster_key"
     return FileTask(name=name, kind=kind, text_fields=tuple(text_fields),
+                    extra_columns=(unit,) if unit != "example" else (),
                     label_space=None if label_space is None else list(label_space),
                     metrics=tuple(metrics), unit=unit, splits=splits,
                     default_split=split if split in splits else splits[0],
@@ -211,7 +218,7 @@ def task_from_file(name: str, path, text_fields, label: str = "label", metric="a
                     id_column=id_column, cluster_source=cluster_column, format=format)
 
 
-_CONFIG_KEYS = {"name", "path", "paths", "text_fields", "text_field", "label", "metric", "metrics",
+_CONFIG_KEYS = {"name", "path", "file", "paths", "text_fields", "text_field", "label", "metric", "metrics",
                 "id_column", "cluster_column", "label_space", "format", "kind", "split", "description",
                 "data_dir"}
 
@@ -241,5 +248,6 @@ def task_from_config(config: dict) -> FileTask:
     metric = c.pop("metrics", None) or c.pop("metric", "accuracy")
     c.pop("metric", None)
     name = c.pop("name")
-    path = c.pop("path", None)
+    path = c.pop("path", None) or c.pop("file", None)
+    c.pop("file", None)
     return task_from_file(name, path, tf, metric=metric, **c)
