@@ -104,3 +104,24 @@ def test_docstring_examples(module, vocab_file, shared_data, monkeypatch):
     res = doctest.testmod(mod, extraglobs={"vocab_file": str(vocab_file)}, verbose=False,
                           optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert res.failed == 0
+
+
+def test_pos_evaluate_sentence_and_token_level(shared_data):
+    import numpy as np
+    from sklearn.metrics import accuracy_score, f1_score
+
+    t = get_task("pos")
+    df = t.load(data_dir=shared_data).head(50)
+    rng = np.random.default_rng(1)
+    df["prediction"] = [[x if rng.random() < 0.9 else (x + 1) % 17 for x in lab] for lab in df["label"]]
+    res = t.evaluate(df)
+    from multiberts_stats.tasks import explode_tokens
+
+    tok = explode_tokens(df)
+    tok["prediction"] = [p for ps in df["prediction"] for p in ps]
+    assert t.evaluate(tok) == res
+    assert res["accuracy"] == accuracy_score(tok.label, tok.prediction)
+    assert res["macro_f1"] == pytest.approx(f1_score(tok.label, tok.prediction, average="macro"))
+    df.at[df.index[0], "prediction"] = [0]
+    with pytest.raises(ValueError, match="gold tags"):
+        t.evaluate(df)

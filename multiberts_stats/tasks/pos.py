@@ -16,6 +16,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .base import DataNotFoundError, Task, TaskError, _first_existing, data_roots, hub_allowed
@@ -83,9 +84,22 @@ class PosTask(Task):
             path = self._download(fname, looked)
         return load_conllu_task(path, self.name)
 
-    def _finish(self, df, split):
-        out = super()._finish(df, split)
-        return out
+    def evaluate(self, table, metrics=None, prediction_col: str = "prediction") -> dict:
+        """Token-level metrics. ``table`` is either one row per word (:func:`explode_tokens` plus a
+        ``prediction`` column) or one row per sentence whose ``label`` and ``prediction`` are lists
+        of tag ids (they are flattened; lengths must agree)."""
+        df = pd.DataFrame(table)
+        first = df[prediction_col].iloc[0] if prediction_col in df.columns and len(df) else None
+        if isinstance(first, (list, tuple, np.ndarray)):
+            labels, preds = [], []
+            for sid, lab, pred in zip(df.get("example_id", range(len(df))), df["label"], df[prediction_col]):
+                if len(lab) != len(pred):
+                    raise TaskError(f"Sentence {sid!r}: {len(lab)} gold tags but {len(pred)} predictions.")
+                labels.extend(int(x) for x in lab)
+                preds.extend(int(x) for x in pred)
+            df = pd.DataFrame({"label": labels, "prediction": preds})
+            prediction_col = "prediction"
+        return super().evaluate(df, metrics, prediction_col)
 
     def _download(self, fname, looked) -> Path:
         from .winogender import _cache_dir
