@@ -165,3 +165,12 @@ def test_score_winogender_bad_input(model, tokenizer, wino):
         score_winogender(model, tokenizer, wino.head(2), batch_size=0, progress=False)
     with pytest.raises(ValueError, match="`method`"):
         score_winogender(model, tokenizer, wino.head(2), method="vote", progress=False)
+
+
+def test_bf16_autocast_close(model, tokenizer, wino):
+    sents = wino["sentence"].head(3).tolist()
+    full = T.pseudo_log_likelihood(model, tokenizer, sents)
+    half = T.pseudo_log_likelihood(model, tokenizer, sents, amp="bf16")
+    np.testing.assert_allclose(half, full, rtol=0.05)
+    with pytest.raises(ValueError, match="`amp`"):
+        T.pseudo_log_likelihood(model, tokenizer, sents, amp="int8")

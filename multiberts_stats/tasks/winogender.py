@@ -246,13 +246,17 @@ def _torch():
 
 def pseudo_log_likelihood(model, tokenizer, sentences, *, batch_size: int = 64,
                           max_length: int | None = None, progress: bool = False,
-                          device=None) -> np.ndarray:
+                          device=None, amp: str | None = None) -> np.ndarray:
     """Masked-LM pseudo-log-likelihood of each sentence (Salazar et al., 2020).
 
     Each token (not [CLS]/[SEP]) is masked in turn and the log-probability of the original token
     at that position is summed. All masked copies of all (distinct) sentences are sorted by
     length and run in batches with dynamic padding under ``torch.inference_mode``; only the
     masked positions go through the output layer.
+
+    ``amp="bf16"`` (or ``"fp16"``) runs the encoder under ``torch.autocast`` (meant for GPUs;
+    log-probabilities are still taken in float32). On the 2-core CPU of the benchmarks it was
+    8x *slower* than float32 for a 4-layer model, so the default is None.
 
     Returns
     -------
@@ -278,7 +282,7 @@ def pseudo_log_likelihood(model, tokenizer, sentences, *, batch_size: int = 64,
     scores = np.zeros(len(uniq))
     logp = _masked_logprobs(model, tokenizer, [(enc[si], [pos]) for si, pos in jobs],
                             batch_size=batch_size, progress=progress, device=device,
-                            desc="pseudo-log-likelihood")
+                            desc="pseudo-log-likelihood", amp=amp)
     for (si, pos), lp in zip(jobs, logp):
         scores[si] += float(lp[0, enc[si][pos]])
     index = {s: i for i, s in enumerate(uniq)}
@@ -286,7 +290,7 @@ def pseudo_log_likelihood(model, tokenizer, sentences, *, batch_size: int = 64,
 
 
 def _masked_logprobs(model, tokenizer, items, *, batch_size, progress, device, desc,
-                     target_ids=None):
+                     target_ids=None, amp=None):
     """For each (ids, mask_positions): mask those positions, return log-softmax rows there.
 
     With ``target_ids`` only those vocabulary columns are returned. Items must be sorted by
@@ -297,6 +301,8 @@ def _masked_logprobs(model, tokenizer, items, *, batch_size, progress, device, d
 
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"The `batch_size` parameter must be a positive integer. Got {batch_size!r} instead.")
+    if amp not in (None, "bf16", "fp16"):
+        raise ValueError(f"The `amp` parameter must be None, 'bf16' or 'fp16'. Got {amp!r} instead.")
     mask_id = tokenizer.mask_token_id
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     if device is None:
@@ -305,8 +311,13 @@ def _masked_logprobs(model, tokenizer, items, *, batch_size, progress, device, d
     model.eval()
     out = []
     bar = tqdm(total=len(items), desc=desc, disable=not progress, leave=False)
+    import contextlib
+
+    dev_type = torch.device(device).type
+    cast = (torch.autocast(dev_type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+            if amp else contextlib.nullcontext())
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), cast:
             for b0 in range(0, len(items), batch_size):
                 chunk = items[b0:b0 + batch_size]
                 L = max(len(ids) for ids, _ in chunk)
@@ -368,7 +379,7 @@ def _mlm_head(model, hidden):
 
 
 def pronoun_probabilities(model, tokenizer, examples, *, batch_size: int = 64, progress=False,
-                          device=None) -> pd.DataFrame:
+                          device=None, amp: str | None = None) -> pd.DataFrame:
     """Mask the pronoun slot and read P(female), P(male), P(neutral) pronoun of the slot's case.
 
     ``examples`` is a Winogender frame (``sentence``, ``pronoun_start``, ``pronoun_end``,
@@ -402,7 +413,7 @@ def pronoun_probabilities(model, tokenizer, examples, *, batch_size: int = 64, p
     order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
     lp = _masked_logprobs(model, tokenizer, [items[i] for i in order], batch_size=batch_size,
                           progress=progress, device=device, desc="pronoun probabilities",
-                          target_ids=targets)
+                          target_ids=targets, amp=amp)
     probs = np.zeros((len(items), 3))
     col = {"NOM": 0, "ACC": 3, "POSS": 6}
     for i, row_lp in zip(order, lp):
@@ -415,7 +426,7 @@ def pronoun_probabilities(model, tokenizer, examples, *, batch_size: int = 64, p
 
 def score_winogender(model, tokenizer, examples=None, *, method: str = "apposition",
                      batch_size: int = 64, progress: bool = True, pronouns: bool = True,
-                     device=None) -> pd.DataFrame:
+                     device=None, amp: str | None = None, quiet: bool = False) -> pd.DataFrame:
     """Zero-shot Winogender with a masked LM: resolve each pronoun, read pronoun preferences.
 
     For each sentence, two rewrites (:func:`rewrite_sentence`) name the occupation or the other
@@ -439,6 +450,12 @@ def score_winogender(model, tokenizer, examples=None, *, method: str = "appositi
         Masked copies per forward pass.
     pronouns : bool
         Also mask the pronoun slot and return ``p_female``, ``p_male``, ``p_neutral``.
+    device : torch device, optional
+        Default: the model's.
+    amp : {None, "bf16", "fp16"}
+        Mixed precision for the encoder (see :func:`pseudo_log_likelihood`).
+    progress, quiet : bool
+        A tqdm bar on stderr is shown when ``progress`` and not ``quiet``.
 
     Returns
     -------
@@ -466,11 +483,12 @@ def score_winogender(model, tokenizer, examples=None, *, method: str = "appositi
     if method not in ("apposition", "substitution"):
         raise ValueError(f"The `method` parameter of score_winogender must be 'apposition' or "
                          f"'substitution'. Got {method!r} instead.")
+    progress = bool(progress) and not quiet
     rows = ex.to_dict("records")
     occ = [rewrite_sentence(r, "occupation", method) for r in rows]
     par = [rewrite_sentence(r, "participant", method) for r in rows]
     pll = pseudo_log_likelihood(model, tokenizer, occ + par, batch_size=batch_size,
-                                progress=progress, device=device)
+                                progress=progress, device=device, amp=amp)
     n = len(rows)
     p_occ, p_par = pll[:n], pll[n:]
     diff = p_par - p_occ
@@ -482,7 +500,7 @@ def score_winogender(model, tokenizer, examples=None, *, method: str = "appositi
     })
     if pronouns:
         pp = pronoun_probabilities(model, tokenizer, ex, batch_size=batch_size, progress=progress,
-                                   device=device)
+                                   device=device, amp=amp)
         for c in ("p_female", "p_male", "p_neutral"):
             out[c] = pp[c].values
     else:
