@@ -29,6 +29,30 @@ def make_tiny_checkpoints(root: Path, vocab_file: Path, seeds=(0, 1), steps=(0,)
     return out
 
 
+def shared_family(tmp_path_factory, vocab_file, seeds=(0, 1)) -> Path:
+    """A tiny family built once per test session (shared by the runner test modules)."""
+    root = tmp_path_factory.getbasetemp() / "runner-tiny-family"
+    make_tiny_checkpoints(root, vocab_file, seeds=seeds)
+    return root
+
+
+def toml_text(store, family_root, shared_data, *, seeds="0-2", extra: str = "") -> str:
+    g = Path(shared_data) / "glue" / "SST-2"
+    return f"""
+name = "grid"
+store = "{store}"
+finetune_seeds = "{seeds}"
+checkpoints = {{ family = "tiny", root = "{family_root}" }}
+tasks = [{{ name = "sst2", files = {{ train = "{g / 'train.tsv'}", validation = "{g / 'dev.tsv'}" }} }}]
+[methods.probe]
+max_train = 100
+max_eval = 40
+C = [1.0]
+folds = 2
+{extra}
+"""
+
+
 def sst2_task(shared_data: Path, name: str = "sst2") -> dict:
     """SST-2 as a file task (train.tsv for training, dev.tsv as the validation split)."""
     g = Path(shared_data) / "glue" / "SST-2"

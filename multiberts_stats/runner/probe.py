@@ -69,7 +69,10 @@ def fit_probe(X_train, y_train, X_eval, *, C=(0.001, 0.01, 0.1, 1.0), folds: int
     Cs = [float(c) for c in np.atleast_1d(C)]
     if regression:
         cv = KFold(folds, shuffle=True, random_state=seed)
-        model = RidgeCV(alphas=[1.0 / (2 * c) for c in Cs], cv=cv).fit(Xt, y_train.astype(float))
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            model = RidgeCV(alphas=[1.0 / (2 * c) for c in Cs], cv=cv).fit(Xt, y_train.astype(float))
         pred = model.predict(Xe)
         return pred, pred.copy(), float(1.0 / (2 * model.alpha_))
     classes = np.unique(y_train)
@@ -80,7 +83,11 @@ def fit_probe(X_train, y_train, X_eval, *, C=(0.001, 0.01, 0.1, 1.0), folds: int
     model = LogisticRegressionCV(Cs=Cs, cv=cv, max_iter=max_iter, random_state=seed,
                                  scoring="accuracy")
     import warnings
-    with warnings.catch_warnings():
+
+    from threadpoolctl import threadpool_limits
+
+    # lbfgs on a few thousand rows is memory-bound: extra BLAS threads only add contention
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore")  # convergence chatter on weak layers
         model.fit(Xt, y_train)
     proba = model.predict_proba(Xe)
