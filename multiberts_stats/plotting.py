@@ -173,11 +173,12 @@ def learning_curve_plot(curve, ax=None, *, groups=None, step_col="step", title=N
         within = curve.within_eps
     ax = _ax(ax)
     if group_cols:
-        keys = list(df.groupby(group_cols, dropna=False, sort=True).groups)
+        keys = [k if isinstance(k, tuple) else (k,)
+                for k, _ in df.groupby(group_cols, dropna=False, sort=True)]
     else:
         keys = [None]
     if groups is not None:
-        keys = [k for k in keys if k in groups or (isinstance(k, tuple) and k[0] in groups)]
+        keys = [k for k in keys if k in groups or k[0] in groups]
     if len(keys) <= len(OKABE_ITO):
         colours = OKABE_ITO[: len(keys)]
     else:
