@@ -185,7 +185,9 @@ def _md_table(df: pd.DataFrame, digits: int = 4) -> str:
 
 
 def _md_warnings(ws: Sequence[str]) -> str:
-    return "".join(f"> **Warning:** {w}\n>\n" for w in ws).rstrip(">\n") + ("\n" if ws else "")
+    if not ws:
+        return ""
+    return "\n>\n".join(f"> **Warning:** {w}" for w in ws) + "\n\n"
 
 
 def _progress(iterable, total: int, desc: str, quiet: bool):
@@ -271,9 +273,10 @@ class VarianceDecomposition:
     ``joint``, ``seeds``, ``examples`` are variances of the bootstrap distribution of the
     quantity (``delta`` for a comparison, the score for one procedure). ``n_seeds`` is the number
     of seeds per side the seed component was measured on. The projection assumes the seed
-    component shrinks as 1/seeds and the example component stays as it is (conservative: the
-    per-run noise inside it also shrinks with more seeds), with a normal approximation to the
-    interval width.
+    component, and the part of the joint variance beyond seeds + examples (seed-by-example noise),
+    shrink as 1/seeds while the example component stays as it is (conservative: the per-run noise
+    inside it also shrinks with more seeds); widths use a normal approximation, so at the current
+    number of seeds the projected width is 2 z sqrt(joint).
     """
 
     quantity: str
@@ -301,7 +304,10 @@ class VarianceDecomposition:
             raise ValueError("The `n_seeds` parameter of projected_width must be >= 1. "
                              f"Got {n_seeds!r} instead.")
         z = norm.ppf(0.5 + self.confidence_level / 2)
-        seed_part = 0.0 if self.n_seeds < 1 else self.seeds * self.n_seeds / m
+        # the part of the joint variance beyond seeds + examples is seed-by-example (per-run)
+        # noise, which averages out over seeds like the seed component
+        residual = max(self.joint - self.seeds - self.examples, 0.0)
+        seed_part = (self.seeds + residual) * self.n_seeds / m
         return 2 * z * np.sqrt(seed_part + self.examples)
 
     def projection(self, n_seeds: Sequence[int] | None = None) -> pd.DataFrame:
@@ -974,6 +980,13 @@ def learning_curve(table, *, metric="accuracy", step_col="step", group_cols=None
         comparisons.loc[m, "p_adjusted"] = adjust_pvalues(comparisons.loc[m, "p_value"].to_numpy(),
                                                           correction)
     comparisons["significant"] = comparisons["p_adjusted"] <= alpha
+    for kind in comparisons["kind"].unique():
+        m = int((comparisons["kind"] == kind).sum())
+        floor = float(adjust_pvalues(np.full(m, 2.0 / nboot).clip(max=1.0), correction).min())
+        if floor > alpha:
+            warns.append(f"With nboot={nboot} the smallest two-sided bootstrap p-value is about "
+                         f"{2 / nboot:.3g}; after the {correction} correction over {m} '{kind}' "
+                         f"comparisons none can reach alpha={alpha:g}. Increase nboot.")
     return LearningCurve(metric=metric if isinstance(metric, str) else str(metric),
                          group_cols=group_cols, curve=pd.DataFrame(curve_rows),
                          comparisons=comparisons,
