@@ -1222,35 +1222,65 @@ def _read_store(path) -> pd.DataFrame:
 
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"The STORE argument must be an existing store folder. Got {str(p)!r}, "
-                                "which does not exist.")
+        raise FileNotFoundError(f"The STORE argument must be an existing store folder. Got "
+                                f"{str(p)!r}, which does not exist.")
     from multiberts_stats.store import read_predictions
 
     table = read_predictions(p)
     if table is None or len(table) == 0:
-        raise ValueError(f"The store {str(p)!r} has no finished jobs (no prediction rows). Run "
-                         "`multiberts-stats status STORE` to see pending and failed jobs.")
+        found = "no Parquet files"
+        try:
+            from multiberts_stats.store import Store
+
+            st = Store(p, create=False).status()
+            found = (f"{len(st['done'])} done, {len(st['failed'])} failed, "
+                     f"{len(st['running'])} running and {len(st['pending'])} pending jobs")
+            if st.get("errors"):
+                k, e = next(iter(st["errors"].items()))
+                found += f"; e.g. job {k} failed with: {str(e)[:200]}"
+        except Exception:
+            pass
+        raise ValueError(f"The store {str(p)!r} has no finished jobs (no prediction rows): found "
+                         f"{found}. Run the experiment (`multiberts-stats run`) or see "
+                         "`multiberts-stats status STORE`.")
     return table
 
 
 def task_metric(task: str, table: pd.DataFrame | None = None) -> str:
-    """The default metric of a task: the registry's when known, else a guess from the columns."""
+    """The metric a report uses for a task.
+
+    The registry's Winogender bias correlation when the task has it (the MultiBERTs measure),
+    otherwise the task's primary metric; a guess from the columns for unregistered tasks.
+    """
     try:
         from multiberts_stats.tasks import get_task
 
-        t = get_task(task)
-        for attr in ("metric", "default_metric"):
-            m = getattr(t, attr, None)
-            if isinstance(m, str):
-                return m
-        ms = getattr(t, "metrics", None)
+        ms = list(getattr(get_task(task), "metrics", ()) or ())
+        if "winogender_bias_r" in ms:
+            return "winogender_bias_r"
         if ms:
-            return ms[0] if isinstance(ms[0], str) else getattr(ms[0], "name", "accuracy")
+            return ms[0]
     except Exception:
         pass
     if table is not None and {"gender", "occupation", "bls_pct_female"} <= set(table.columns):
         return "winogender_bias_r"
     return "accuracy"
+
+
+def task_cluster(task: str, table: pd.DataFrame | None, metric: str) -> str | None:
+    """The resampling cluster column of a task (e.g. ``occupation``), when the table has it."""
+    col = None
+    try:
+        from multiberts_stats.tasks import get_task
+
+        col = getattr(get_task(task), "cluster_column", None)
+    except Exception:
+        pass
+    if col is None and isinstance(metric, str) and metric.startswith("winogender"):
+        col = "occupation"
+    if col is not None and table is not None and col not in table.columns:
+        return None
+    return col
 
 
 def _check_metric_columns(metric: str, table: pd.DataFrame, where: str):
@@ -1303,8 +1333,8 @@ def cli_compare(argv: list[str]) -> int:
         if expt is not None:
             _check_metric_columns(metric, expt, "--expt")
         cluster = args.cluster_col
-        if cluster is None and metric.startswith("winogender") and "occupation" in base.columns:
-            cluster = "occupation"
+        if cluster is None:
+            cluster = task_cluster(tasks[0] if tasks else "", base, metric)
         design = args.design if expt is not None else None
         rep = artifact_vs_procedure(base, expt, design=design, metric=metric,
                                     seed_col=args.seed_col, cluster_col=cluster,
@@ -1424,8 +1454,7 @@ def _write_report(table: pd.DataFrame, out, *, fmt="md", nboot=1000, rng=0, alph
             _check_metric_columns(metric, g, f"task {task!r}")
         except ValueError:
             metric = "accuracy"
-        cluster = "occupation" if (metric.startswith("winogender")
-                                   and "occupation" in g.columns) else None
+        cluster = task_cluster(task, g, metric)
         md.append(f"\n## {task} — {method} ({metric})\n")
         has_layer = "layer" in g.columns and g["layer"].notna().any()
         steps = sorted(g["step"].unique().tolist()) if "step" in g.columns else [None]
