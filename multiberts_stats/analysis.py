@@ -44,6 +44,7 @@ __all__ = [
     "adjust_pvalues",
     "parse_filter",
     "select",
+    "write_report",
     "cli_compare",
     "cli_report",
 ]
@@ -574,11 +575,11 @@ class ArtifactProcedureReport:
                        f"{self.quantity}):\n\n" + self.decomposition.to_markdown())
         return "\n".join(out)
 
-    def plot(self, ax=None):
+    def plot(self, ax=None, **kw):
         """Forest plot: per-artifact intervals and the procedure interval."""
         from multiberts_stats.plotting import forest_plot
 
-        return forest_plot(self, ax=ax)
+        return forest_plot(self, ax=ax, **kw)
 
 
 def _seed_values(df: pd.DataFrame, seed_col: str) -> list:
@@ -1385,7 +1386,7 @@ def cli_report(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     try:
         table = _read_store(args.store)
-        path = _write_report(table, args.out, fmt=args.format, nboot=args.nboot, rng=args.seed,
+        path = write_report(table, args.out, fmt=args.format, nboot=args.nboot, rng=args.seed,
                             alpha=args.alpha, quiet=args.quiet, title=f"Store {args.store}")
     except (ValueError, TypeError, FileNotFoundError, KeyError) as e:
         print(f"multiberts-stats report: error: {e}", file=sys.stderr)
@@ -1405,8 +1406,8 @@ def _slug(*parts) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", s).strip("-") or "x"
 
 
-def _write_report(table: pd.DataFrame, out, *, fmt="md", nboot=1000, rng=0, alpha=0.05,
-                  quiet=True, title="Multi-Bootstrap report", comparisons=None,
+def write_report(table: pd.DataFrame, out, *, fmt="md", nboot=1000, rng=0, alpha=0.05,
+                  quiet=True, title="Multi-Bootstrap report", intro=None,
                   metric_for=None) -> "Path":
     """Write ``report.md`` (or ``report.html``) and PNG figures into ``out``; return its path.
 
@@ -1435,6 +1436,8 @@ def _write_report(table: pd.DataFrame, out, *, fmt="md", nboot=1000, rng=0, alph
           f"{1 - alpha:.0%} intervals, nboot={nboot}. *Artifact level*: one examples-only "
           "interval per pretraining seed. *Procedure level*: seeds and examples resampled "
           "jointly.\n"]
+    if intro:
+        md.insert(1, intro)
     all_warnings: list[str] = []
 
     def save(ax, name):
@@ -1479,35 +1482,42 @@ def _write_report(table: pd.DataFrame, out, *, fmt="md", nboot=1000, rng=0, alph
         step_txt = "" if steps == [None] else f" at step {steps[-1]}"
         md.append(f"### Procedure-level estimates{step_txt}\n\n" + _md_table(est) + "\n")
         best_layer = None if not has_layer else int(est.loc[est["estimate"].idxmax(), "layer"])
-        # the headline comparison
+        # the headline comparisons
+        comps = []
         if len(steps) > 1:
             sel = g if best_layer is None else g[g["layer"] == best_layer]
-            b, e = sel[sel["step"] == steps[0]], sel[sel["step"] == steps[-1]]
             labels = {"base": f"step={steps[0]}", "expt": f"step={steps[-1]}"}
             if best_layer is not None:
                 labels = {k: v + f", layer={best_layer}" for k, v in labels.items()}
-            heading = f"Last step vs first step{'' if best_layer is None else f' (layer {best_layer})'}"
-        elif best_layer is not None and len(layers) > 1 and best_layer != layers[0]:
-            b, e = last[last["layer"] == layers[0]], last[last["layer"] == best_layer]
+            comps.append((f"Last step vs first step"
+                          f"{'' if best_layer is None else f' (layer {best_layer})'}",
+                          sel[sel["step"] == steps[0]], sel[sel["step"] == steps[-1]], labels,
+                          "steps"))
+        if best_layer is not None and len(layers) > 1 and best_layer != layers[0]:
             labels = {"base": f"layer={layers[0]}", "expt": f"layer={best_layer}"}
-            heading = f"Best layer ({best_layer}) vs layer {layers[0]}"
-        else:
+            if steps != [None]:
+                labels = {k: v + f", step={steps[-1]}" for k, v in labels.items()}
+            comps.append((f"Best layer ({best_layer}) vs layer {layers[0]}{step_txt}",
+                          last[last["layer"] == layers[0]], last[last["layer"] == best_layer],
+                          labels, "layers"))
+        if not comps:
             sel = last if best_layer is None else last[last["layer"] == best_layer]
-            b, e, labels, heading = sel, None, {"base": "all"}, "Score for the procedure"
-        rep = artifact_vs_procedure(b, e, design="paired" if e is not None else None,
-                                    metric=metric, cluster_col=cluster, nboot=nboot,
-                                    rng=rngs.child(), alpha=alpha, labels=labels)
-        all_warnings += rep.warnings
+            comps.append(("Score for the procedure", sel, None, {"base": "all"}, "score"))
         slug = _slug(task, method)
-        f1 = save(rep.plot(), f"{slug}_forest.png")
-        md.append(f"### {heading}: artifact vs procedure\n\n" + rep.to_markdown(figure=f1))
-        if rep.decomposition is not None:
-            f2 = save(rep.decomposition.plot(), f"{slug}_variance.png")
-            md.append(f"![variance decomposition]({f2})\n")
-        if rep.quantity == "delta":
-            f3 = save(plotting.bootstrap_distribution_plot(rep.procedure),
-                      f"{slug}_bootstrap.png")
-            md.append(f"![bootstrap distribution of the difference]({f3})\n")
+        for heading, b, e, labels, tag in comps:
+            rep = artifact_vs_procedure(b, e, design="paired" if e is not None else None,
+                                        metric=metric, cluster_col=cluster, nboot=nboot,
+                                        rng=rngs.child(), alpha=alpha, labels=labels)
+            all_warnings += rep.warnings
+            f1 = save(rep.plot(title=heading), f"{slug}_{tag}_forest.png")
+            md.append(f"### {heading}: artifact vs procedure\n\n" + rep.to_markdown(figure=f1))
+            if rep.decomposition is not None:
+                f2 = save(rep.decomposition.plot(), f"{slug}_{tag}_variance.png")
+                md.append(f"![variance decomposition]({f2})\n")
+            if rep.quantity == "delta":
+                f3 = save(plotting.bootstrap_distribution_plot(rep.procedure),
+                          f"{slug}_{tag}_bootstrap.png")
+                md.append(f"![bootstrap distribution of the difference]({f3})\n")
         # learning curves
         if len(steps) > 1:
             lc = learning_curve(g, metric=metric, group_cols=["layer"] if has_layer else [],
@@ -1586,4 +1596,4 @@ def _markdown_to_html(text: str, title: str) -> str:
             f"<style>{style}</style></head><body>\n" + "\n".join(out) + "\n</body></html>\n")
 
 
-write_report = _write_report
+_write_report = write_report

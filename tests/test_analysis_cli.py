@@ -119,19 +119,20 @@ def test_report_markdown_and_html(store, tmp_path, capsys):
     assert str(path) in capsys.readouterr().out
     text = path.read_text()
     for heading in ("## sst2 — probe (accuracy)", "Procedure-level estimates at step 2000",
-                    "Last step vs first step", "### Learning curve", "Agreement between seeds"):
+                    "Last step vs first step", "Best layer (1) vs layer 0 at step 2000",
+                    "### Learning curve", "Agreement between seeds"):
         assert heading in text
     import re
 
     figs = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert len(figs) == 5
+    assert len(figs) == 8  # 2 comparisons x (forest, variance, bootstrap), curve, agreement
     for f in figs:
         assert (tmp_path / "md" / f).stat().st_size > 1000
     rc = A.cli_report([str(store), "-o", str(tmp_path / "html"), "--format", "html",
                        "--nboot", "30", "--quiet"])
     html = (tmp_path / "html" / "report.html").read_text()
     assert rc == 0 and html.startswith("<!DOCTYPE html>") and "<table>" in html
-    assert html.count("<img ") == 5
+    assert html.count("<img ") == 8
 
 
 def test_cli_entry_point_subprocess(store):
