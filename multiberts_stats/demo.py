@@ -43,8 +43,9 @@ PRESETS = {
 
 
 def find_shared_data(start: Path | None = None) -> Path | None:
-    """The shared data folder: ``$MULTIBERTS_SHARED_DATA``, else ``../shared/data`` beside the
-    repository (or beside the current folder); None when absent.
+    """The shared data folder: ``start`` if given, else ``$MULTIBERTS_SHARED_DATA`` when set (and
+    then only it), else ``../shared/data`` beside the repository (or beside the current folder);
+    None when absent.
 
     Examples
     --------
@@ -53,12 +54,14 @@ def find_shared_data(start: Path | None = None) -> Path | None:
     True
     """
     env = os.environ.get(SHARED_ENV)
-    cands = [Path(env)] if env else []
-    repo = Path(__file__).resolve().parents[1]
-    cands += [repo.parent / "shared" / "data", Path.cwd().parent / "shared" / "data",
-              Path.cwd() / "shared" / "data"]
     if start is not None:
-        cands.insert(0, Path(start))
+        cands = [Path(start)]
+    elif env:  # an explicit choice: only that folder
+        cands = [Path(env)]
+    else:
+        repo = Path(__file__).resolve().parents[1]
+        cands = [repo.parent / "shared" / "data", Path.cwd().parent / "shared" / "data",
+                 Path.cwd() / "shared" / "data"]
     for c in cands:
         if (c / "bert_vocab" / "vocab.txt").is_file() and (c / "glue" / "SST-2").is_dir():
             return c.resolve()
