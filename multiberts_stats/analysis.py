@@ -296,7 +296,7 @@ class VarianceDecomposition:
         --------
         >>> d = VarianceDecomposition("delta", 2.0, 1.0, 1.0, 5, 0.95)
         >>> float(d.projected_width(5).round(3)), float(d.projected_width(500).round(3))
-        (5.544, 3.94)
+        (5.544, 3.939)
         """
         from scipy.stats import norm
 

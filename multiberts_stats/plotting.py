@@ -341,7 +341,7 @@ def variance_bars(decomposition, ax=None, *, scale="sd", title=None):
     --------
     >>> from multiberts_stats.analysis import VarianceDecomposition
     >>> ax = variance_bars(VarianceDecomposition("delta", 2.0, 1.0, 1.0, 5, 0.95))
-    >>> [round(p.get_height(), 3) for p in ax.patches]
+    >>> [round(float(p.get_height()), 3) for p in ax.patches]
     [1.414, 1.0, 1.0]
     """
     if hasattr(decomposition, "decomposition"):
