@@ -397,8 +397,16 @@ def variance_decomposition(base, expt=None, *, design=None, metric="accuracy",
     kw = dict(design=design, metric=metric, seed_col=seed_col, cluster_col=cluster_col,
               nboot=_check_nboot(nboot, func), confidence_level=confidence_level, **kwargs)
     rngs = _RngStream(rng)
-    joint = multiboot(base, expt, rng=rngs.first(), **kw)
-    return _decompose(multiboot, base, expt, kw, joint, rngs)
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        joint = multiboot(base, expt, rng=rngs.first(), **kw)
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")  # the same warnings again, for the one-axis calls
+        out = _decompose(multiboot, base, expt, kw, joint, rngs)
+    out.warnings = _dedupe(list(out.warnings) + [str(w.message) for w in caught])
+    for w in out.warnings:
+        _warnings.warn(w, UserWarning, stacklevel=2)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

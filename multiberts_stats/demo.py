@@ -237,6 +237,8 @@ def run_demo(out="multiberts_demo", *, quick=False, family="mini", seeds=None, s
     store = out / "store"
     probe = {"layers": "all", "pooling": "mean", "max_train": cfg["probe_max_train"],
              "seeds": [0]}
+    if family == "mini":  # the mini models know positions up to their pretraining length
+        probe["max_length"] = cfg["max_length"]
     if cfg["probe_max_eval"]:
         probe["max_eval"] = cfg["probe_max_eval"]
     exps = []
