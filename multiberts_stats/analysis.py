@@ -780,6 +780,8 @@ def artifact_vs_procedure(base, expt=None, *, design=None, metric="accuracy",
     all_warnings = _dedupe(proc_warnings + mine)
     if decomposition is not None:
         decomposition.warnings = list(all_warnings)
+    for w in all_warnings:
+        _warnings.warn(w, UserWarning, stacklevel=2)
     return ArtifactProcedureReport(
         design=design, metric=metric if isinstance(metric, str) else getattr(metric, "__name__",
                                                                                str(metric)),
@@ -996,6 +998,8 @@ def learning_curve(table, *, metric="accuracy", step_col="step", group_cols=None
             warns.append(f"With nboot={nboot} the smallest two-sided bootstrap p-value is about "
                          f"{2 / nboot:.3g}; after the {correction} correction over {m} '{kind}' "
                          f"comparisons none can reach alpha={alpha:g}. Increase nboot.")
+    for w in _dedupe(warns):
+        _warnings.warn(w, UserWarning, stacklevel=2)
     return LearningCurve(metric=metric if isinstance(metric, str) else str(metric),
                          group_cols=group_cols, curve=pd.DataFrame(curve_rows),
                          comparisons=comparisons,
@@ -1345,11 +1349,13 @@ def cli_compare(argv: list[str]) -> int:
         if cluster is None:
             cluster = task_cluster(tasks[0] if tasks else "", base, metric)
         design = args.design if expt is not None else None
-        rep = artifact_vs_procedure(base, expt, design=design, metric=metric,
-                                    seed_col=args.seed_col, cluster_col=cluster,
-                                    nboot=args.nboot, rng=args.seed, alpha=args.alpha,
-                                    labels={"base": args.base, **({"expt": args.expt}
-                                                                  if args.expt else {})})
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")  # printed below from the report
+            rep = artifact_vs_procedure(base, expt, design=design, metric=metric,
+                                        seed_col=args.seed_col, cluster_col=cluster,
+                                        nboot=args.nboot, rng=args.seed, alpha=args.alpha,
+                                        labels={"base": args.base, **({"expt": args.expt}
+                                                                      if args.expt else {})})
     except (ValueError, TypeError, FileNotFoundError, KeyError) as e:
         print(f"multiberts-stats compare: error: {e}", file=sys.stderr)
         return 2
@@ -1364,14 +1370,10 @@ def cli_compare(argv: list[str]) -> int:
         print()
         print(rep.artifacts.to_string(index=False))
     if args.plot:
-        import matplotlib
+        from multiberts_stats.plotting import forest_figsize, new_axes
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        ax = rep.plot()
+        ax = rep.plot(ax=new_axes(forest_figsize(len(rep.artifacts))))
         ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
-        plt.close(ax.figure)
     return 0
 
 
@@ -1423,14 +1425,17 @@ def write_report(table: pd.DataFrame, out, *, fmt="md", nboot=1000, rng=0, alpha
     the artifact-vs-procedure comparison of the last step against the first when there are
     several steps (otherwise of the best layer against layer 0 for probes, otherwise the score
     alone), its forest plot, the variance decomposition, learning curves when there are several
-    steps, and agreement between seeds at the last step.
+    steps, and agreement between seeds at the last step. Warnings carried by the results
+    (e.g. fewer seeds than where coverage held) are written at the top and in each section.
     """
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")  # every warning is written into the report itself
+        return _write_report_impl(table, out, fmt=fmt, nboot=nboot, rng=rng, alpha=alpha,
+                                  quiet=quiet, title=title, intro=intro, metric_for=metric_for)
+
+
+def _write_report_impl(table, out, *, fmt, nboot, rng, alpha, quiet, title, intro, metric_for):
     from pathlib import Path
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from multiberts_stats import plotting
 
@@ -1450,8 +1455,7 @@ def write_report(table: pd.DataFrame, out, *, fmt="md", nboot=1000, rng=0, alpha
 
     def save(ax, name):
         p = fig_dir / name
-        ax.figure.savefig(p, dpi=110, bbox_inches="tight")
-        plt.close(ax.figure)
+        ax.figure.savefig(p, dpi=110, bbox_inches="tight")  # pyplot-free figures: no close
         return f"figures/{name}"
 
     if "task" not in table.columns:
@@ -1517,13 +1521,14 @@ def write_report(table: pd.DataFrame, out, *, fmt="md", nboot=1000, rng=0, alpha
                                         metric=metric, cluster_col=cluster, nboot=nboot,
                                         rng=rngs.child(), alpha=alpha, labels=labels)
             all_warnings += rep.warnings
-            f1 = save(rep.plot(title=heading), f"{slug}_{tag}_forest.png")
+            ax = plotting.new_axes(plotting.forest_figsize(len(rep.artifacts)))
+            f1 = save(rep.plot(ax=ax, title=heading), f"{slug}_{tag}_forest.png")
             md.append(f"### {heading}: artifact vs procedure\n\n" + rep.to_markdown(figure=f1))
             if rep.decomposition is not None:
-                f2 = save(rep.decomposition.plot(), f"{slug}_{tag}_variance.png")
+                f2 = save(rep.decomposition.plot(ax=plotting.new_axes((5.0, 3.5))), f"{slug}_{tag}_variance.png")
                 md.append(f"![variance decomposition]({f2})\n")
             if rep.quantity == "delta":
-                f3 = save(plotting.bootstrap_distribution_plot(rep.procedure),
+                f3 = save(plotting.bootstrap_distribution_plot(rep.procedure, ax=plotting.new_axes()),
                           f"{slug}_{tag}_bootstrap.png")
                 md.append(f"![bootstrap distribution of the difference]({f3})\n")
         # learning curves
@@ -1533,14 +1538,14 @@ def write_report(table: pd.DataFrame, out, *, fmt="md", nboot=1000, rng=0, alpha
                                 compare=("previous", "final"),
                                 eps=0.01 if metric in ("accuracy", "error") else None)
             all_warnings += lc.warnings
-            f4 = save(lc.plot(), f"{slug}_learning_curve.png")
+            f4 = save(lc.plot(ax=plotting.new_axes((7.0, 4.5))), f"{slug}_learning_curve.png")
             md.append("### Learning curve\n\n" + f"![learning curve]({f4})\n\n" + lc.to_markdown())
         # agreement at the last step (best layer)
         if "label" in g.columns and "prediction" in g.columns and not metric.startswith("winogender"):
             sel = last if best_layer is None else last[last["layer"] == best_layer]
             if sel["pretrain_seed"].nunique() >= 2:
                 ag = agreement(sel)
-                f5 = save(ag.plot(), f"{slug}_agreement.png")
+                f5 = save(ag.plot(ax=plotting.new_axes()), f"{slug}_agreement.png")
                 where = "" if best_layer is None else f" (layer {best_layer})"
                 md.append(f"### Agreement between seeds{step_txt}{where}\n\n"
                           f"![agreement]({f5})\n\n" + ag.to_markdown())

@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["OKABE_ITO", "forest_plot", "learning_curve_plot", "bootstrap_distribution_plot",
+__all__ = ["OKABE_ITO", "new_axes", "forest_plot", "learning_curve_plot", "bootstrap_distribution_plot",
            "agreement_histogram", "variance_bars"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
@@ -23,17 +23,28 @@ PROCEDURE_COLOUR = "#000000"
 
 
 def _ax(ax, figsize=(6.0, 4.0)):
+    """The given Axes, or a new pyplot figure's (so notebooks display it, as seaborn does)."""
     if ax is not None:
         return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def new_axes(figsize=(6.0, 4.0)):
+    """Axes on a pyplot-free Figure (Agg canvas): for scripts and reports that save and forget.
+
+    Examples
+    --------
+    >>> ax = new_axes()
+    >>> ax.figure.savefig(__import__("io").BytesIO(), format="png")
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize)
-    try:  # attach a canvas so savefig works without pyplot
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-        FigureCanvasAgg(fig)
-    except Exception:  # pragma: no cover
-        pass
+    FigureCanvasAgg(fig)
     return fig.add_subplot(111)
 
 
@@ -54,6 +65,11 @@ def _warnings_of(obj) -> list:
     if w is None and isinstance(obj, pd.DataFrame):
         w = obj.attrs.get("warnings")
     return list(w or [])
+
+
+def forest_figsize(n_artifacts: int) -> tuple[float, float]:
+    """A figure size that fits ``n_artifacts`` rows and the procedure row."""
+    return (6.0, 1.6 + 0.28 * (n_artifacts + 1))
 
 
 def forest_plot(report, ax=None, *, title=None, xlabel=None):
@@ -100,7 +116,7 @@ def forest_plot(report, ax=None, *, title=None, xlabel=None):
     art = df[df["level"] == "artifact"]
     proc = df[df["level"] == "procedure"]
     n = len(art)
-    ax = _ax(ax, figsize=(6.0, 1.2 + 0.28 * (n + 1)))
+    ax = _ax(ax, figsize=forest_figsize(n))
     ys = np.arange(n + len(proc))[::-1]
     for y, (_, r) in zip(ys[:n], art.iterrows()):
         c = VERDICT_COLOURS.get(r.get("verdict", "none"), OKABE_ITO[1])

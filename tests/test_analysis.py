@@ -16,6 +16,7 @@ except ImportError:
 
 from multiberts_stats import analysis as A
 from multiberts_stats.bootstrap import multiboot
+from multiberts_stats.plotting import new_axes
 
 NB = 200
 
@@ -139,7 +140,7 @@ def test_few_seeds_warning_reaches_every_output():
         assert w in rep.to_markdown()
         assert w in rep.summary()
         assert w in rep.decomposition.to_frame().attrs["warnings"]
-    ax = rep.plot()
+    ax = rep.plot(ax=new_axes())
     texts = [t for t in ax.texts if t.get_gid() == "warning"]
     assert texts and rep.procedure.warnings[0][:40] in texts[0].get_text().replace("\n", " ")
 

@@ -41,7 +41,10 @@ def test_forest_plot_content(report, tmp_path):
 
     n_before = len(plt.get_fignums())
     ax = P.forest_plot(report)
-    assert len(plt.get_fignums()) == n_before  # no pyplot figure left open
+    assert len(plt.get_fignums()) == n_before + 1  # a pyplot figure, as notebooks expect
+    plt.close(ax.figure)
+    ax = P.forest_plot(report, ax=P.new_axes())
+    assert len(plt.get_fignums()) == n_before  # ... and none with pyplot-free axes
     bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     assert len(bars) == len(report.artifacts) + 1
     # the procedure interval drawn equals the numbers of the report
@@ -123,6 +126,14 @@ def test_variance_bars(report):
     assert ax.patches[1].get_height() == pytest.approx(d.seeds)
     with pytest.raises(ValueError, match="`scale` parameter"):
         P.variance_bars(d, scale="x")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
 
 
 def test_palette_is_okabe_ito():
