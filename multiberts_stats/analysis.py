@@ -1281,7 +1281,12 @@ def task_metric(task: str, table: pd.DataFrame | None = None) -> str:
 
 
 def task_cluster(task: str, table: pd.DataFrame | None, metric: str) -> str | None:
-    """The resampling cluster column of a task (e.g. ``occupation``), when the table has it."""
+    """The resampling cluster column: the tidy ``cluster`` column when it groups examples
+    (Winogender occupations, the sentences of POS tokens), else the task's unit column."""
+    if table is not None and "cluster" in table.columns and "example_id" in table.columns:
+        c = table["cluster"].astype(str)
+        if c.notna().all() and (c != table["example_id"].astype(str)).any():
+            return "cluster"
     col = None
     try:
         from multiberts_stats.tasks import get_task
