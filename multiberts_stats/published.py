@@ -580,7 +580,7 @@ def read_coref(root, groups=None, occupations=None) -> pd.DataFrame:
     >>> import tempfile
     >>> root = write_example_release(tempfile.mkdtemp(), kinds=("coref",), n_seeds=2)
     >>> t = read_coref(root / "coref", groups="base")
-    >>> t.shape[0], sorted(t.pretrain_seed.unique()), t.example_id.iloc[0]
+    >>> t.shape[0], sorted(t.pretrain_seed.unique().tolist()), t.example_id.iloc[0]
     (7200, [0, 1], 'technician.customer.1.neutral.txt')
     """
     root = _require_dir(root, "root")
@@ -746,7 +746,7 @@ def load_glue(root, task: str = "MNLI", *, releases=None, n_steps=None, keep_sco
     --------
     >>> import tempfile
     >>> root = write_example_release(tempfile.mkdtemp(), kinds=("glue",), n_seeds=2)
-    >>> load_glue(root / "glue", "MNLI")
+    >>> load_glue(root / "glue", "MNLI", releases="multiberts")
     GlueRuns('MNLI', runs=80, examples=60, releases=['multiberts'], n_steps=['1M', '2M'])
     """
     root = _require_dir(root, "root")
@@ -866,8 +866,8 @@ def read_glue(root, tasks=None, *, releases=None, n_steps=None, keep_scores: boo
     >>> import tempfile
     >>> root = write_example_release(tempfile.mkdtemp(), kinds=("glue",), n_seeds=2)
     >>> t = read_glue(root / "glue", "MNLI", n_steps="2M")
-    >>> t[["family", "checkpoint", "step", "hparams"]].iloc[0].tolist()
-    ['multiberts', 'google/multiberts-seed_0', 2000, '{"lr": 2e-05}']
+    >>> t[["family", "checkpoint", "hparams"]].iloc[0].tolist(), int(t["step"].iloc[0])
+    (['multiberts', 'google/multiberts-seed_0', '{"lr": 2e-05}'], 2000)
     """
     root = _require_dir(root, "root")
     if tasks is None:
@@ -1296,12 +1296,27 @@ class _SentenceBias:
         self.what = what
 
     def __call__(self, idx, y_pred):
+        """Bias r (or slope) on the drawn sentences (duplicates count as often as drawn).
+
+        An occupation with no FEMININE or no MASCULINE sentence among the draws has no bias
+        score in that replicate and is left out of its correlation.
+        """
         from scipy.stats import linregress
 
         idx = np.asarray(idx, dtype=int)
-        li = pd.DataFrame({"gender": self.gender[idx], "occupation": self.occ[idx]})
-        occs, bias = coref_bias_scores(np.asarray(y_pred)[None, :], li)
-        lr = linregress(self.pf.reindex(occs).to_numpy(), bias[0])
+        occs, inv = np.unique(self.occ[idx], return_inverse=True)
+        resolved = (np.asarray(y_pred) == 0).astype(float)
+        gender = self.gender[idx]
+        k = len(occs)
+        shares = []
+        for g in ("FEMININE", "MASCULINE"):
+            m = gender == g
+            n = np.bincount(inv[m], minlength=k)
+            hits = np.bincount(inv[m], weights=resolved[m], minlength=k)
+            shares.append((hits, n))
+        ok = (shares[0][1] > 0) & (shares[1][1] > 0)
+        bias = shares[0][0][ok] / shares[0][1][ok] - shares[1][0][ok] / shares[1][1][ok]
+        lr = linregress(self.pf.reindex(occs[ok]).to_numpy(), bias)
         return lr.rvalue if self.what == "bias_r" else lr.slope
 
 
@@ -1518,8 +1533,8 @@ def reproduce_steps(root, task: str = "MNLI", *, base_steps: str = "1M", expt_st
     >>> import tempfile
     >>> root = write_example_release(tempfile.mkdtemp(), kinds=("glue",), n_seeds=3)
     >>> res = reproduce_steps(root / "glue", "MNLI", nboot=50, quiet=True)
-    >>> res.table.loc[2, ["metric", "quantity", "design", "n_seeds_base"]].tolist()
-    ['accuracy', 'delta', 'paired', 3]
+    >>> res.table.loc[2, ["metric", "quantity", "design"]].tolist()
+    ['accuracy', 'delta', 'paired']
     """
     runs = load_glue(root, task, releases=release, n_steps=[base_steps, expt_steps],
                      strict=strict, quiet=quiet)
