@@ -279,7 +279,7 @@ def test_read_squad_scores_every_run_in_dataset_order(release):
             pred = json.load(fh)
         em, f1 = P.squad_raw_scores(data, pred)
         np.testing.assert_array_equal(runs.exact[k], [em[q] for q in qids])
-        np.testing.assert_allclose(runs.f1[k], [f1[q] for q in qids])
+        np.testing.assert_array_equal(runs.f1[k], [f1[q] for q in qids])  # same floats
     t = P.read_squad(root)
     assert len(t) == len(idx) * len(qids)
     assert set(t.columns) >= {"exact_match", "f1", "answer_text", "family", "step"}
@@ -591,3 +591,21 @@ def test_module_does_not_import_torch():
             "print(any(m in sys.modules for m in ('torch', 'transformers')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_cached_squad_scorer_equals_the_official_definitions_on_messy_text():
+    gen = np.random.default_rng(0)
+    vocab = ["The", "the", "a", "An", "Paris", "paris,", "10th", "century!", "U.S.", "of", "", " "]
+
+    def text():
+        return " ".join(gen.choice(vocab, size=gen.integers(0, 5)))
+
+    qas = [{"id": f"q{i}", "answers": [{"text": text()} for _ in range(gen.integers(0, 4))]}
+           for i in range(300)]
+    data = [{"paragraphs": [{"qas": qas}]}]
+    preds = {q["id"]: text() for q in qas}
+    em, f1 = P.squad_raw_scores(data, preds)
+    cem, cf1 = P._SquadScorer(data).score(preds)
+    np.testing.assert_array_equal(cem, list(em.values()))
+    np.testing.assert_array_equal(cf1, list(f1.values()))
+    assert 0 < np.mean(cem) < 1 and np.any((cf1 > 0) & (cf1 < 1))
