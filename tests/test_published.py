@@ -609,3 +609,23 @@ def test_cached_squad_scorer_equals_the_official_definitions_on_messy_text():
     np.testing.assert_array_equal(cem, list(em.values()))
     np.testing.assert_array_equal(cf1, list(f1.values()))
     assert 0 < np.mean(cem) < 1 and np.any((cf1 > 0) & (cf1 < 1))
+
+
+def test_winogender_sides_for_the_modern_engine(release):
+    b, e, design = P.winogender_sides(release / "coref", "intervention")
+    assert design == "paired" and set(b["group"]) == {"base"}
+    assert set(e["group"]) == {"cda_intervention-50k"}
+    assert sorted(b.pretrain_seed.unique()) == sorted(e.pretrain_seed.unique())
+    b, e, design = P.winogender_sides(release / "coref", "seed0_vs_seed1")
+    assert design == "unpaired" and set(b.pretrain_seed) == {0} and set(e.pretrain_seed) == {1}
+    assert b.groupby("finetune_seed").ngroups == 10
+
+
+def test_reproduce_winogender_clusters_runs_the_modern_engine(engine, release):
+    if not hasattr(engine, "multiboot"):
+        pytest.skip("multiboot not in this build of multiberts_stats.bootstrap")
+    res = P.reproduce_winogender_clusters(release / "coref", "intervention", nboot=30)
+    assert res.design == "paired" and res.nboot == 30
+    assert len(res.to_frame()) == 3 and "delta" in res.ci
+    low, high = res.ci["delta"]
+    assert low <= high
