@@ -1256,7 +1256,7 @@ def _identity(x):
 def _run_reference(analysis: str, matrices: dict, *, paired: bool, sample_seeds: bool,
                    sample_examples: bool, nboot: int, confidence_level: float, rng,
                    expect_negative: dict, quiet: bool, settings: dict, point: dict,
-                   labels_names: tuple[str, str]) -> PublishedResult:
+                   labels_names: tuple[str, str], per_metric: dict | None = None) -> PublishedResult:
     """One multibootstrap + report_ci per metric, through the reference-compatible API."""
     try:
         from multiberts_stats.bootstrap import multibootstrap, report_ci
@@ -1269,8 +1269,12 @@ def _run_reference(analysis: str, matrices: dict, *, paired: bool, sample_seeds:
     if not (isinstance(confidence_level, (float, int)) and 0 < confidence_level < 1):
         raise ValueError(f"The `confidence_level` parameter of {analysis} must be in (0, 1). "
                          f"Got {confidence_level!r} instead.")
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        rng = np.random.RandomState(int(rng))  # one stream through every metric, as a loop would
+    if isinstance(rng, bool) or not (isinstance(rng, (int, np.integer, np.random.RandomState))
+                                     or rng is np.random):
+        raise ValueError(f"The `rng` parameter of {analysis} must be an int, a "
+                         f"np.random.RandomState or np.random. Got {rng!r} instead.")
+    if isinstance(rng, np.integer):
+        rng = int(rng)  # an int: every metric starts a fresh RandomState(rng), as the notebooks
     progress = _identity
     if not quiet:
         from tqdm.auto import tqdm
@@ -1302,7 +1306,7 @@ def _run_reference(analysis: str, matrices: dict, *, paired: bool, sample_seeds:
                          "low": float(d["low"]), "high": float(d["high"]),
                          "p": float(d["p"]) if q == "delta" else np.nan,
                          "expect_negative_effect": bool(expect_negative.get(metric, False)),
-                         **settings})
+                         **settings, **(per_metric or {}).get(metric, {})})
     return PublishedResult(analysis, pd.DataFrame(rows), stats, samples, report.getvalue(),
                            inputs={m: v[:3] for m, v in matrices.items()})
 
@@ -1412,8 +1416,9 @@ def reproduce_winogender(root, comparison: str = "intervention", *, metrics=("ac
     occupations : path or Series, optional
         ``occupations-stats.tsv``; looked for in ``root`` and its parent when not given.
     nboot, confidence_level, rng
-        The paper's defaults: 1000, 0.95, 42. ``rng`` is an int (a ``RandomState`` seeded once
-        and shared, in order, by the metrics), a ``RandomState``, or ``np.random``.
+        The paper's defaults: 1000, 0.95, 42. ``rng`` is an int (each metric's call starts a
+        fresh ``RandomState(rng)``, as the published notebook passed ``rng=42`` to each call), a
+        ``RandomState`` (one stream shared, in order, by the metrics), or ``np.random``.
     expect_negative_effect : bool, optional
         Passed to ``report_ci``; default True for the bias metrics (CDA is expected to reduce
         bias), False for accuracy.
@@ -1511,7 +1516,7 @@ def reproduce_winogender(root, comparison: str = "intervention", *, metrics=("ac
     neg = {m: (m != "accuracy") if expect_negative_effect is None else bool(expect_negative_effect)
            for m in metrics}
     settings = {"comparison": comparison, "design": "paired" if paired else "unpaired",
-                "unit": unit, "sample_seeds": ss, "sample_examples": se, "nboot": int(nboot),
+                "sample_seeds": ss, "sample_examples": se, "nboot": int(nboot),
                 "confidence_level": float(confidence_level),
                 "n_seeds_base": int(run_info.loc[~run_info.intervention, "seed"].nunique()),
                 "n_seeds_expt": int(run_info.loc[run_info.intervention, "seed"].nunique()),
@@ -1520,7 +1525,9 @@ def reproduce_winogender(root, comparison: str = "intervention", *, metrics=("ac
     return _run_reference(f"winogender:{comparison}", matrices, paired=paired, sample_seeds=ss,
                           sample_examples=se, nboot=nboot, confidence_level=confidence_level,
                           rng=rng, expect_negative=neg, quiet=quiet, settings=settings,
-                          point=point, labels_names=labels_names)
+                          point=point, labels_names=labels_names,
+                          per_metric={m: {"unit": "sentence" if m == "accuracy" else unit}
+                                      for m in metrics})
 
 
 def winogender_sides(root, comparison: str = "intervention", *, occupations=None,

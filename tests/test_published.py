@@ -422,9 +422,11 @@ def test_reproduce_winogender_intervention_equals_the_published_loop(engine, rel
         root, ["base", "cda_intervention-50k"], root / "occupations-stats.tsv")
     run_info["seed"] = run_info.pretrain_seed
     run_info["intervention"] = run_info.group_name == "cda_intervention-50k"
-    rng = np.random.RandomState(42)  # one stream, accuracy first, then the bias correlation
-    expected_acc = _plain_multibootstrap(run_info, preds, answers, acc, True, True, True, 25, rng)
-    expected_bias = _plain_multibootstrap(run_info, bias, pf, corr, True, True, True, 25, rng)
+    # rng=42: each call starts a fresh RandomState(42), as the notebook passed rng=42 to each
+    expected_acc = _plain_multibootstrap(run_info, preds, answers, acc, True, True, True, 25,
+                                         np.random.RandomState(42))
+    expected_bias = _plain_multibootstrap(run_info, bias, pf, corr, True, True, True, 25,
+                                          np.random.RandomState(42))
     np.testing.assert_allclose(res.samples["accuracy"], expected_acc, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(res.samples["bias_r"], expected_bias, rtol=1e-10, atol=1e-12)
     t = res.table.set_index(["metric", "quantity"])
@@ -436,6 +438,8 @@ def test_reproduce_winogender_intervention_equals_the_published_loop(engine, rel
     assert bool(t.loc[("bias_r", "delta"), "expect_negative_effect"])
     assert (t["low"] <= t["mean"]).all() and (t["mean"] <= t["high"]).all()
     assert set(t["design"]) == {"paired"} and set(t["nboot"]) == {25}
+    assert t.loc[("accuracy", "base"), "unit"] == "sentence"
+    assert t.loc[("bias_r", "base"), "unit"] == "occupation"
 
 
 @pytest.mark.parametrize("ablation,ss,se", [(None, True, True), ("seeds_only", True, False),
@@ -538,12 +542,18 @@ def test_reproduce_squad_equals_the_published_loop(engine, release):
     run_info = run_info.copy()
     run_info["seed"] = run_info.pretrain_id
     run_info["intervention"] = run_info.release == "multiberts"
-    rng = np.random.RandomState(42)
     mean_fn = lambda y_true, y_pred: np.mean(y_pred)  # noqa: E731
     for name, mat in (("exact", ex), ("f1", f1)):
         expected = _plain_multibootstrap(run_info, mat, np.zeros(mat.shape[1]), mean_fn, False,
-                                         True, True, 20, rng)
+                                         True, True, 20, np.random.RandomState(42))
         np.testing.assert_allclose(res.samples[name], expected)
+    # a RandomState object is one stream shared by the metrics, in order
+    shared = P.reproduce_squad(root, nboot=20, quiet=True, rng=np.random.RandomState(5))
+    rng = np.random.RandomState(5)
+    for name, mat in (("exact", ex), ("f1", f1)):
+        expected = _plain_multibootstrap(run_info, mat, np.zeros(mat.shape[1]), mean_fn, False,
+                                         True, True, 20, rng)
+        np.testing.assert_allclose(shared.samples[name], expected)
     assert res.table["n_seeds_base"].iloc[0] == 1 and res.table["n_seeds_expt"].iloc[0] == 3
 
 
