@@ -129,7 +129,9 @@ COREF_FAMILIES = {
     "cda_intervention-50k": "multiberts-cda_intervention-50k",
     "from_scratch": "multiberts-cda_from_scratch",
 }
-# pretraining steps (thousands) of each coreference group, as described in the paper
+# pretraining steps (thousands) of each coreference group: the CDA intervention continues each
+# 2M-step checkpoint for 50k steps; from_scratch is taken to follow the 2M-step MultiBERTs recipe
+# (the published files do not record it)
 COREF_STEPS = {"base": 2000, "base_extra_seeds": 2000, "cda_intervention-50k": 2050,
                "from_scratch": 2000}
 _GENDER_WORD = {"MASCULINE": "male", "FEMININE": "female", "UNKNOWN": "neutral"}
@@ -619,7 +621,8 @@ def read_coref(root, groups=None, occupations=None) -> pd.DataFrame:
     DataFrame
         One row per (run, sentence): the columns of the tidy table (``family`` per group,
         ``checkpoint``, ``pretrain_seed``, ``step`` = 2000 (2050 for the CDA intervention:
-        2M + 50k CDA steps), ``task`` = ``winogender``, ``finetune_seed``, ``example_id`` = the
+        2M + 50k CDA steps; 2000 for from_scratch is an assumption, the files do not record
+        it), ``task`` = ``winogender``, ``finetune_seed``, ``example_id`` = the
         Winogender sentence id, ``label`` = ``answer``, ``prediction`` (0 = occupation,
         1 = other participant), ``score`` = NaN (no per-example score is published),
         ``cluster`` = occupation) plus ``group``, ``release``, ``gender``, ``occupation``,
