@@ -226,6 +226,11 @@ def _family(release: str) -> str:
     return "bert-base-uncased" if release == "public" else str(release)
 
 
+def _null_int(n: int):
+    """An all-null Int64 column of length n (the ``layer`` of non-probe runs)."""
+    return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+
+
 def _repeat_str(values: Sequence, counts_or_codes: np.ndarray, *, codes=False) -> pd.Series:
     """A string column built from few distinct values (fast for millions of rows)."""
     cats = pd.Index(pd.unique(np.asarray(values, dtype=object)))
@@ -576,7 +581,7 @@ def _coref_tidy(group: CorefGroup, occ: pd.Series | None) -> pd.DataFrame:
         "task": "winogender",
         "split": "test",
         "method": "finetune",
-        "layer": pd.array([pd.NA] * (n_runs * n_ex), dtype="Int64"),
+        "layer": _null_int(n_runs * n_ex),
         "finetune_seed": rep(ri["finetune_seed"].to_numpy()).astype(np.int64),
         "hparams": "{}",
         "example_id": til(ids).astype(str),
@@ -857,7 +862,7 @@ def _runs_tidy(idx: pd.DataFrame, task: str, n_ex: int, example_ids: np.ndarray)
         "task": GLUE_TASK_NAMES.get(task, task.lower()),
         "split": "validation",
         "method": "finetune",
-        "layer": pd.array(np.full(n_runs * n_ex, pd.NA), dtype="Int64"),
+        "layer": _null_int(n_runs * n_ex),
         "finetune_seed": np.repeat(idx["ft_seed"].to_numpy(), n_ex).astype(np.int64),
         "hparams": _repeat_str([_hparams(lr) for lr in idx["lr"]], counts),
         "example_id": _repeat_str(example_ids, np.tile(np.arange(n_ex), n_runs), codes=True)
