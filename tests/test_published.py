@@ -639,3 +639,20 @@ def test_reproduce_winogender_clusters_runs_the_modern_engine(engine, release):
     assert len(res.to_frame()) == 3 and "delta" in res.ci
     low, high = res.ci["delta"]
     assert low <= high
+
+
+def test_occupations_file_is_optional_for_the_table_but_named_for_bias(coref_copy):
+    (coref_copy / "occupations-stats.tsv").unlink()
+    t = P.read_coref(coref_copy, groups="base")
+    assert "bls_pct_female" not in t
+    with pytest.raises(P.PublishedFormatError, match="occupations-stats.tsv"):
+        P.reproduce_winogender(coref_copy, metrics="bias_r", nboot=5, quiet=True)
+
+
+def test_index_with_a_leading_index_column_and_duplicate_rows(glue_copy):
+    idx = pd.read_csv(glue_copy / "index.tsv", sep="\t")
+    idx.to_csv(glue_copy / "index.tsv", sep="\t", index=True)  # leading unnamed index column
+    assert len(P.load_glue(glue_copy, "STS-B").index) == len(idx[idx.task == "STS-B"])
+    pd.concat([idx, idx.iloc[:1]]).to_csv(glue_copy / "index.tsv", sep="\t", index=False)
+    with pytest.raises(P.PublishedFormatError, match="more than once"):
+        P.load_glue(glue_copy, "STS-B")
