@@ -1924,7 +1924,7 @@ def _write_coref(out: Path, wd: Path, n_seeds, n_ft, gen):
     simulate("base", seeds, n_ft, 1.0, 0)
     simulate("base_extra_seeds", seeds[: min(5, n_seeds)], 5 * n_ft, 1.0, 0)
     simulate("cda_intervention-50k", seeds, n_ft, 0.55, 0)
-    simulate("from_scratch", seeds, n_ft, 0.4, 1)
+    simulate("from_scratch", seeds, n_ft, 0.15, 1)
 
 
 def _glue_file(task, release, pid, n_steps, lr, ft, ext):

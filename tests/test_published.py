@@ -631,6 +631,7 @@ def test_winogender_sides_for_the_modern_engine(release):
     assert b.groupby("finetune_seed").ngroups == 10
 
 
+@pytest.mark.filterwarnings("ignore:Only 3 seeds are resampled")
 def test_reproduce_winogender_clusters_runs_the_modern_engine(engine, release):
     if not hasattr(engine, "multiboot"):
         pytest.skip("multiboot not in this build of multiberts_stats.bootstrap")
