@@ -1335,19 +1335,42 @@ def _point_estimates(run_info: pd.DataFrame, preds, labels, score_fn, paired: bo
 
 
 def _accuracy_fn(y_true, y_pred):
+    """The notebooks' accuracy; the reproduce calls pass ``metrics.accuracy`` (same value,
+    and the engine recognises it and scores a batch of replicates with one matrix product)."""
     return np.mean(y_true == y_pred)
 
 
-def _bias_r_fn(pf_bls, bias_scores):
-    from scipy.stats import linregress
+def _accuracy_score_fn():
+    from multiberts_stats.metrics import accuracy
 
-    return linregress(pf_bls, bias_scores).rvalue
+    return accuracy
+
+
+def _linregress_moments(x, y):
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = x.shape[0]
+    dx, dy = x - x.mean(), y - y.mean()
+    return np.dot(dx, dx) / n, np.dot(dx, dy) / n, np.dot(dy, dy) / n
+
+
+def _bias_r_fn(pf_bls, bias_scores):
+    """``scipy.stats.linregress(pf_bls, bias_scores).rvalue`` (the notebook's score_fn), in numpy.
+
+    Same formula as scipy (population moments, r = 0 when a side is constant, clipped to
+    [-1, 1]) without its ~2 ms per call overhead; equal to it to ~1e-16 (tested).
+    """
+    ssxm, ssxym, ssym = _linregress_moments(pf_bls, bias_scores)
+    den = np.sqrt(ssxm * ssym)
+    if den == 0.0:
+        return 0.0
+    return float(min(1.0, max(-1.0, ssxym / den)))
 
 
 def _bias_slope_fn(pf_bls, bias_scores):
-    from scipy.stats import linregress
-
-    return linregress(pf_bls, bias_scores).slope
+    """``scipy.stats.linregress(pf_bls, bias_scores).slope``, in numpy (see :func:`_bias_r_fn`)."""
+    ssxm, ssxym, _ = _linregress_moments(pf_bls, bias_scores)
+    return float(ssxym / ssxm) if ssxm != 0 else float("nan")
 
 
 class _SentenceBias:
@@ -1357,6 +1380,9 @@ class _SentenceBias:
         self.gender = label_info["gender"].astype(str).to_numpy()
         self.occ = label_info["occupation"].astype(str).to_numpy(dtype=object)
         self.pf = pf
+        pf_sorted = pf.sort_index()
+        self.pf_index = pf_sorted.index.to_numpy(dtype=object)
+        self.pf_values = pf_sorted.to_numpy(dtype=float)
         self.what = what
 
     def __call__(self, idx, y_pred):
@@ -1365,8 +1391,6 @@ class _SentenceBias:
         An occupation with no FEMININE or no MASCULINE sentence among the draws has no bias
         score in that replicate and is left out of its correlation.
         """
-        from scipy.stats import linregress
-
         idx = np.asarray(idx, dtype=int)
         occs, inv = np.unique(self.occ[idx], return_inverse=True)
         resolved = (np.asarray(y_pred) == 0).astype(float)
@@ -1380,8 +1404,8 @@ class _SentenceBias:
             shares.append((hits, n))
         ok = (shares[0][1] > 0) & (shares[1][1] > 0)
         bias = shares[0][0][ok] / shares[0][1][ok] - shares[1][0][ok] / shares[1][1][ok]
-        lr = linregress(self.pf.reindex(occs[ok]).to_numpy(), bias)
-        return lr.rvalue if self.what == "bias_r" else lr.slope
+        x = self.pf_values[np.searchsorted(self.pf_index, occs[ok])]
+        return _bias_r_fn(x, bias) if self.what == "bias_r" else _bias_slope_fn(x, bias)
 
 
 _WINOGENDER_COMPARISONS = {
@@ -1513,7 +1537,7 @@ def reproduce_winogender(root, comparison: str = "intervention", *, metrics=("ac
         pf = (occ / 100.0)
     for m in metrics:
         if m == "accuracy":
-            matrices[m] = (run_info, preds, label_info["answer"].to_numpy(), _accuracy_fn)
+            matrices[m] = (run_info, preds, label_info["answer"].to_numpy(), _accuracy_score_fn())
         elif unit == "occupation":
             fn = _bias_r_fn if m == "bias_r" else _bias_slope_fn
             matrices[m] = (run_info, bias, pf.reindex(occs).to_numpy(), fn)
@@ -1604,11 +1628,16 @@ def reproduce_winogender_clusters(root, comparison: str = "intervention", *,
 
 
 def _glue_metric(task: str):
-    if task == "STS-B":
-        from scipy.stats import pearsonr
+    """Name and score_fn of a GLUE task as the published notebook (accuracy; Pearson r for STS-B).
 
-        return "pearson", lambda x, y: pearsonr(x, y)[0]
-    return "accuracy", _accuracy_fn
+    The package metrics are passed (same values as sklearn's ``accuracy_score`` and
+    ``scipy.stats.pearsonr``), so the engine takes its vectorised path.
+    """
+    from multiberts_stats import metrics
+
+    if task == "STS-B":
+        return "pearson", metrics.pearson
+    return "accuracy", metrics.accuracy
 
 
 def best_lr_runs(runs: GlueRuns) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:

@@ -475,6 +475,19 @@ def test_reproduce_winogender_seed0_vs_seed1(engine, release):
     assert res.table["n_runs_base"].iloc[0] == 10 and res.table["n_seeds_base"].iloc[0] == 1
 
 
+def test_numpy_bias_r_equals_scipy_linregress():
+    from scipy.stats import linregress
+
+    gen = np.random.default_rng(1)
+    for _ in range(50):
+        x, y = gen.random(60), gen.normal(size=60)
+        x[gen.integers(0, 60, 10)] = x[0]  # duplicates, as resampled occupations have
+        lr = linregress(x, y)
+        assert P._bias_r_fn(x, y) == pytest.approx(lr.rvalue, rel=1e-12, abs=1e-15)
+        assert P._bias_slope_fn(x, y) == pytest.approx(lr.slope, rel=1e-12, abs=1e-15)
+    assert P._bias_r_fn(np.arange(5.0), np.ones(5)) == 0.0  # scipy's convention: r = 0
+
+
 def test_reproduce_winogender_sentence_unit_resamples_sentences(engine, release):
     root = release / "coref"
     res = P.reproduce_winogender(root, "intervention", metrics="bias_r", unit="sentence",
