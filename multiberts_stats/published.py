@@ -96,6 +96,7 @@ __all__ = [
     "read_glue",
     "read_squad",
     "read_occupations",
+    "read_published",
     "to_matrix",
     "coref_bias_scores",
     "squad_normalize_answer",
@@ -1081,6 +1082,31 @@ def read_squad(root, *, releases=None, n_steps=None, strict: bool = True,
     cols["lr"] = np.repeat(runs.index["lr"].to_numpy(float), n_q)
     cols["file"] = _repeat_str(runs.index["file"].to_numpy(), np.full(n_runs, n_q))
     return pd.DataFrame(cols)
+
+
+def read_published(root, **kwargs) -> pd.DataFrame:
+    """The tidy table of any published folder, its kind told from its files.
+
+    ``index.tsv`` + ``dev-v2.0.json`` -> :func:`read_squad`; ``index.tsv`` -> :func:`read_glue`;
+    group folders or ``preds.tsv`` -> :func:`read_coref`. Keyword arguments go to that reader.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = write_example_release(tempfile.mkdtemp(), kinds=("squad",), n_seeds=2)
+    >>> read_published(root / "squad")["task"].unique().tolist()
+    ['squad_v2']
+    """
+    root = _require_dir(root, "root")
+    if (root / "index.tsv").is_file():
+        if (root / "dev-v2.0.json").is_file():
+            return read_squad(root, **kwargs)
+        return read_glue(root, **kwargs)
+    if (root / "preds.tsv").is_file() or any((root / g).is_dir() for g in COREF_GROUPS):
+        return read_coref(root, **kwargs)
+    raise PublishedFormatError(
+        f"The folder {str(root)!r} is none of the published layouts: no index.tsv (GLUE, SQuAD), "
+        f"no preds.tsv and none of the coreference groups {list(COREF_GROUPS)}.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -2101,7 +2127,7 @@ def cli_published(argv: list[str]) -> int:
     _add_boot_args(q)
 
     r = sub.add_parser("read", help="write the tidy predictions table of a published folder")
-    r.add_argument("kind", choices=["coref", "glue", "squad"])
+    r.add_argument("kind", choices=["auto", "coref", "glue", "squad"])
     r.add_argument("root")
     r.add_argument("--out", required=True, help=".parquet, .csv or .tsv")
     r.add_argument("--task", default=None, help="GLUE task (default all)")
@@ -2132,7 +2158,8 @@ def cli_published(argv: list[str]) -> int:
                                   nboot=args.nboot, confidence_level=args.confidence_level,
                                   rng=args.rng, quiet=args.quiet)
         elif args.cmd == "read":
-            table = {"coref": lambda: read_coref(args.root),
+            table = {"auto": lambda: read_published(args.root),
+                     "coref": lambda: read_coref(args.root),
                      "glue": lambda: read_glue(args.root, args.task),
                      "squad": lambda: read_squad(args.root)}[args.kind]()
             _write_out(table, args.out)

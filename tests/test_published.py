@@ -670,3 +670,11 @@ def test_index_with_a_leading_index_column_and_duplicate_rows(glue_copy):
     pd.concat([idx, idx.iloc[:1]]).to_csv(glue_copy / "index.tsv", sep="\t", index=False)
     with pytest.raises(P.PublishedFormatError, match="more than once"):
         P.load_glue(glue_copy, "STS-B")
+
+
+def test_read_published_tells_the_kind_from_the_files(release, tmp_path):
+    assert set(P.read_published(release / "coref")["task"]) == {"winogender"}
+    assert set(P.read_published(release / "glue")["task"]) == {"mnli", "stsb"}
+    assert set(P.read_published(release / "squad")["task"]) == {"squad_v2"}
+    with pytest.raises(P.PublishedFormatError, match="none of the published layouts"):
+        P.read_published(tmp_path)
