@@ -17,7 +17,7 @@ and prints training time and held-out (SST-2 dev) masked-token accuracy by step.
 Usage::
 
     PYTHONPATH=. python benchmarks/mini_pretraining.py [--hidden 128] [--steps 0,100,300,1000]
-        [--seeds 0,1] [--no-train]
+        [--seeds 0,1] [--n-jobs 2] [--no-train]
 """
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--steps", default="0,100,300,1000")
     parser.add_argument("--eval", type=int, default=872, help="SST-2 dev sentences to score")
+    parser.add_argument("--n-jobs", type=int, default=1, help="seeds trained in parallel")
     parser.add_argument("--no-train", action="store_true")
     args = parser.parse_args(argv)
 
@@ -134,12 +135,13 @@ def main(argv=None) -> int:
                                    hidden_size=args.hidden, num_layers=args.layers,
                                    num_heads=args.heads, intermediate_size=args.intermediate,
                                    batch_size=args.batch_size, max_length=args.max_length,
-                                   eval_sentences=dev, num_threads=args.threads, quiet=True)
+                                   eval_sentences=dev, num_threads=1 if args.n_jobs > 1 else args.threads,
+                                   n_jobs=args.n_jobs, quiet=True)
         log = pretraining_log(fam)
     wall = time.perf_counter() - t0
     print(f"\npretrain_mini_family: {len(seeds)} seed(s) x steps {steps}, "
-          f"{int(log['n_params'].iloc[0]):,} parameters, {wall:.0f} s in all "
-          f"({wall / len(seeds) / max(steps):.3f} s/step incl. saving and scoring)")
+          f"{int(log['n_params'].iloc[0]):,} parameters, n_jobs={args.n_jobs}: {wall:.0f} s in all "
+          f"({wall / len(seeds) / max(steps):.3f} s per seed-step incl. saving and scoring)")
     table = log.pivot(index="step", columns="seed", values="heldout_masked_accuracy")
     table["mean"] = table.mean(axis=1)
     table["sd"] = table.drop(columns="mean").std(axis=1)

@@ -1119,6 +1119,18 @@ def _load(kind: str, ckpt, *, dtype=None, device="cpu", checkpoint_root=None, ca
     missing = sorted(info.get("missing_keys") or [])
     unexpected = sorted(info.get("unexpected_keys") or [])
     errors = list(info.get("error_msgs") or [])
+    prefix = getattr(model, "base_model_prefix", "")
+
+    def stripped(key: str) -> str:
+        return key[len(prefix) + 1:] if prefix and key.startswith(prefix + ".") else key
+
+    # the classification head is always fresh, even where the checkpoint has one (a fine-tuned
+    # model's head, of any shape, is replaced and reported)
+    head: list[str] = []
+    if kind == "classifier":
+        head = sorted(k for k, _ in model.named_parameters()
+                      if not _is_base_key(model, k) and not stripped(k).startswith("pooler."))
+        mismatched = [m for m in mismatched if m[0] not in head]
     problems = []
     if mismatched:
         shown = "; ".join(f"{k}: checkpoint {tuple(a)} vs config {tuple(b)}"
@@ -1131,16 +1143,8 @@ def _load(kind: str, ckpt, *, dtype=None, device="cpu", checkpoint_root=None, ca
         problems.append("config.json does not match the weights: the weights hold "
                         f"{len(base_unexpected)} tensor(s) the configured model has no place "
                         f"for, e.g. {', '.join(base_unexpected[:4])}")
-    removed: list[str] = []
-    new: list[str] = []
-    prefix = getattr(model, "base_model_prefix", "")
-    for key in missing:
-        stripped = key[len(prefix) + 1:] if prefix and key.startswith(prefix + ".") else key
-        if kind == "encoder" and stripped.startswith("pooler."):
-            removed.append(key)
-        elif kind == "classifier" and not _is_base_key(model, key) and not \
-                stripped.startswith("pooler."):
-            new.append(key)
+    removed = [k for k in missing if kind == "encoder" and stripped(k).startswith("pooler.")]
+    new = head
     bad_missing = [k for k in missing if k not in removed and k not in new]
     if bad_missing:
         if kind == "masked_lm" and all(not _is_base_key(model, k) for k in bad_missing):
@@ -1271,8 +1275,9 @@ def load_classifier(ckpt: Checkpoint | str, num_labels: int, seed: int, dtype=No
 
     The head (``classifier.*`` for BERT) is the only newly initialised part: weights drawn from
     N(0, initializer_range) by a ``torch.Generator`` seeded with ``seed`` (the global torch RNG
-    is untouched), biases zero; listed in ``model.load_report.newly_initialized``. Everything
-    else, the pooler included, must come from the checkpoint.
+    is untouched), biases zero; listed in ``model.load_report.newly_initialized``. The head is
+    fresh even when the checkpoint has one (a fine-tuned model's head, of any shape, is
+    replaced). Everything else, the pooler included, must come from the checkpoint.
 
     Parameters
     ----------
