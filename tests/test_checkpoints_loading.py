@@ -360,3 +360,14 @@ def test_classifier_head_is_fresh_even_when_the_checkpoint_has_one(tiny_family, 
     other, _ = load_classifier(str(folder), num_labels=2, seed=0)  # another shape: fine too
     assert other.classifier.weight.shape == (2, 32)
     torch.testing.assert_close(other.bert.pooler.dense.weight, finetuned.bert.pooler.dense.weight)
+
+
+def test_cli_where_reports_mirror_and_missing(tmp_path, vocab_file, offline_env, capsys):
+    from multiberts_stats.checkpoints import cli_checkpoints
+
+    make_tiny_family(tmp_path, vocab_file, seeds=[0], steps=[20], org="google",
+                     name="multiberts")
+    assert cli_checkpoints(["--seeds", "0", "--steps", "0,20", "--where", "--checkpoint-root",
+                            str(tmp_path), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["step"], r["where"]) for r in rows] == [(0, "missing"), (20, "mirror")]
