@@ -590,7 +590,9 @@ def multiberts() -> Family:
             "multiberts", members, step_unit="thousand steps",
             description="MultiBERTs (Sellam et al., 2022): 25 seeds at 2M steps; seeds 0-4 "
                         "also at 29 steps along pretraining")
-    return _MULTIBERTS
+    # a fresh Family each call (sharing the immutable members), so callers cannot alter the catalog
+    return Family(_MULTIBERTS.name, _MULTIBERTS.checkpoints, step_unit=_MULTIBERTS.step_unit,
+                  description=_MULTIBERTS.description)
 
 
 def _looks_like_path(text: str) -> bool:
