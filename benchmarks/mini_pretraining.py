@@ -17,7 +17,7 @@ and prints training time and held-out (SST-2 dev) masked-token accuracy by step.
 Usage::
 
     PYTHONPATH=. python benchmarks/mini_pretraining.py [--hidden 128] [--steps 0,100,300,1000]
-        [--seeds 0,1] [--n-jobs 2] [--no-train]
+        [--seeds 0,1] [--n-jobs 2] [--no-train] [--no-levers]
 """
 
 from __future__ import annotations
@@ -115,13 +115,15 @@ def main(argv=None) -> int:
     parser.add_argument("--eval", type=int, default=872, help="SST-2 dev sentences to score")
     parser.add_argument("--n-jobs", type=int, default=1, help="seeds trained in parallel")
     parser.add_argument("--no-train", action="store_true")
+    parser.add_argument("--no-levers", action="store_true", help="skip part 1")
     args = parser.parse_args(argv)
 
     vocab_file = DATA / "bert_vocab" / "vocab.txt"
     train = read_sst2("train")
     dev = read_sst2("dev")[: args.eval]
-    time_levers(train, vocab_file, args.hidden, args.layers, args.heads, args.intermediate,
-                args.batch_size, args.max_length, args.time_steps, args.threads)
+    if not args.no_levers:
+        time_levers(train, vocab_file, args.hidden, args.layers, args.heads, args.intermediate,
+                    args.batch_size, args.max_length, args.time_steps, args.threads)
     if args.no_train:
         return 0
 

@@ -5,7 +5,7 @@
   per seed, in about a tenth of a second each: every test can run the real loading code.
 * :func:`pretrain_mini_family` pretrains small BERTs (about 1M parameters) with masked-LM from
   scratch on any list of sentences, one run per seed, saving checkpoints at chosen steps in the
-  same layout. The seed controls the initialisation, the data order and the masking, so the
+  same layout. The seed controls the initialisation, dropout, data order and masking, so the
   family shows seed variance and learning dynamics the way MultiBERTs does, at small scale.
 * :func:`masked_token_accuracy` scores a masked-LM on held-out sentences (same masked positions
   for every model given the same ``seed``, so models are compared on the same items).
@@ -443,8 +443,10 @@ def pretrain_mini_family(root, sentences: Sequence[str], vocab_file,
     wall time and, with ``eval_sentences``, held-out masked-token accuracy). The family's steps
     count optimiser steps (``step_unit="steps"``, ``step == step_raw``).
 
-    The seed controls the initialisation, the order of the sentences (a fresh permutation each
-    epoch) and the masking; the vocabulary and everything else is shared by all seeds.
+    The seed controls the initialisation, the dropout masks, the order of the sentences (a fresh
+    permutation each epoch) and the masking; the vocabulary and everything else is shared by all
+    seeds. A seed's checkpoints do not depend on the other seeds or on the caller's random state
+    (the global torch RNG is restored afterwards).
 
     Speed: the loss is computed on the masked positions only (their hidden states are gathered
     before the output layer), and by default the output layer is restricted to a vocabulary of
