@@ -186,12 +186,29 @@ def test_mini_family_is_deterministic_per_seed(tmp_path, shared_data, vocab_file
     assert not all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
+def test_mini_family_parallel_seeds_equal_serial(tmp_path, shared_data, vocab_file):
+    """n_jobs=2 trains seeds in spawned worker processes, with the same result."""
+    from safetensors.torch import load_file
+
+    train = _sst2(shared_data, "train", 300)
+    kwargs = dict(seeds=[0, 1], steps=[0, 8], vocab_size=200, hidden_size=32, num_heads=2,
+                  intermediate_size=64, batch_size=16, quiet=True)
+    serial = pretrain_mini_family(tmp_path / "serial", train, vocab_file, **kwargs)
+    parallel = pretrain_mini_family(tmp_path / "parallel", train, vocab_file, n_jobs=2, **kwargs)
+    for a_ckpt, b_ckpt in zip(serial, parallel):
+        a = load_file(str(Path(a_ckpt.path, "model.safetensors")))
+        b = load_file(str(Path(b_ckpt.path, "model.safetensors")))
+        assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"sentences": "one string"}, "`sentences` parameter"),
     ({"sentences": ["only one"]}, "at least 2"),
     ({"steps": [-1, 5]}, "`steps` parameter"),
     ({"mask_prob": 1.5}, "`mask_prob` parameter"),
     ({"vocab_size": 3}, "`vocab_size` parameter"),
+    ({"n_jobs": 0}, "`n_jobs` parameter"),
 ])
 def test_pretrain_mini_family_bad_input(tmp_path, vocab_file, kwargs, match):
     args = {"sentences": ["a b c", "d e f"], **kwargs}
