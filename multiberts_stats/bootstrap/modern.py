@@ -17,7 +17,7 @@ import numpy as np
 from ._validation import (BootstrapInputError, BootstrapTypeError, as_generator, check_batch,
                           check_finite, check_level, check_nboot, check_threshold)
 from .engine import (Side, Units, counts_dtype, counts_from_draws, default_batch, draw_replicates,
-                     seed_weights)
+                     seed_weights, stacked_run_scores)
 from .results import MultiBootstrapResult, acceleration, basic_ci, bca_ci, percentile_ci
 from .vecmetrics import VEC_METRICS, VecMetric, sum_by_unit, vec_name_for_callable
 
@@ -503,16 +503,18 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
     Ms = {k: s.M for k, s in sides.items()}
 
     # point estimates on the full data
-    full_seed_scores = {k: (s.run_scores(None, None) @ Ms[k])[0] for k, s in sides.items()}
+    full_rs = {k: s.full_run_scores() for k, s in sides.items()}
+    full_seed_scores = {k: (full_rs[k] @ Ms[k])[0] for k in sides}
     estimate = {k: float(np.mean(v)) for k, v in full_seed_scores.items()}
     if expt is not None:
         estimate["delta"] = estimate["expt"] - estimate["base"]
 
-    ncols = sum(s.X.shape[1] for s in sides.values()) if vm is not None else 0
+    ncols = sum(s.n_cols for s in sides.values()) if vm is not None else 0
     if batch is None:
         batch = default_batch(n_units, ncols, nboot)
     dist = np.empty((nboot, len(sides)))
     cdt = counts_dtype(sides.values())
+    stack: dict = {}
     bar = None
     if not quiet and nboot > batch:
         from tqdm.auto import tqdm
@@ -530,11 +532,14 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
             else:
                 n = sizes[udraws].sum(axis=1)
             ex_draws = [units.expand(u) for u in udraws] if vm is None else None
+        if sample_examples and vm is not None:
+            all_rs = stacked_run_scores(list(sides.values()), counts, n, stack)
+        elif sample_examples:
+            all_rs = [s.run_scores(None, None, example_draws=ex_draws) for s in sides.values()]
+        else:
+            all_rs = [full_rs[k] for k in sides]
         for col, (k, side) in enumerate(sides.items()):
-            if sample_examples:
-                rs = side.run_scores(counts, n, example_draws=ex_draws)
-            else:
-                rs = side.run_scores(None, None)
+            rs = all_rs[col]
             ss = rs @ Ms[k]
             if resampled[k]:
                 w = seed_weights(sdraws[draw_key[k]], side.n_seeds)
@@ -653,7 +658,7 @@ def _jackknife(sides, Ms, units, resampled, design, sample_seeds, sample_example
                        "unpaired design (two independent seed samples have no single jackknife). "
                        "Use method='percentile' or 'basic'.")
         for k, side in sides.items():
-            ss = (side.run_scores(None, None) @ Ms[k])[0]
+            ss = (side.full_run_scores() @ Ms[k])[0]
             if resampled[k]:
                 tot = ss.sum()
                 jack[k] = (tot - ss) / (len(ss) - 1)
