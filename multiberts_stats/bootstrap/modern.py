@@ -586,11 +586,11 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         comps = _corrected(sides, parsed, units, resampled, design, sample_seeds, sample_examples,
                            metric_name, estimate)
         details["variance_components"] = comps
-        from scipy.stats import t as t_dist
+        from scipy.special import stdtr, stdtrit
 
         for q in quantities:
             v, df = comps[q]["variance"], comps[q]["df"]
-            half = t_dist.ppf(1 - (1 - c) / 2, df) * np.sqrt(v)
+            half = stdtrit(df, 1 - (1 - c) / 2) * np.sqrt(v)
             ci[q] = (estimate[q] - half, estimate[q] + half)
 
     p_abs = p_rel = None
@@ -598,12 +598,10 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         d = clean(quantities["delta"])
         le, ge = np.mean(d <= 0), np.mean(d >= 0)
         if method == "corrected":
-            from scipy.stats import t as t_dist
-
             v, df = comps["delta"]["variance"], comps["delta"]["df"]
             z = estimate["delta"] / np.sqrt(v) if v > 0 else np.inf * np.sign(estimate["delta"])
-            pvalue = float(t_dist.cdf(z, df) if expect_negative_effect else t_dist.cdf(-z, df))
-            p_two = float(min(1.0, 2 * t_dist.sf(abs(z), df)))
+            pvalue = float(stdtr(df, z) if expect_negative_effect else stdtr(df, -z))
+            p_two = float(min(1.0, 2 * stdtr(df, -abs(z))))
         else:
             pvalue = float(ge if expect_negative_effect else le)
             pvalue = max(pvalue, 1.0 / len(d))
@@ -710,16 +708,26 @@ def _anova(Z: np.ndarray) -> dict:
     return {"seed": seed, "example": col, "interaction": inter, "col_effects": b, "S": S, "J": J}
 
 
-def _combine(seed_parts: list[tuple[float, int]], col: float, J: int, inter: float) -> dict:
-    pos = [(v, df) for v, df in seed_parts if v > 0] + ([(col, J - 1)] if col > 0 else [])
-    raw = sum(v for v, _ in seed_parts) + col - inter
-    floor = max([v for v, _ in pos], default=0.0)
-    var = max(raw, floor)
-    num = sum(v for v, _ in pos) ** 2
-    den = sum(v * v / df for v, df in pos if df > 0)
-    df = num / den if den > 0 else float(J - 1)
-    return {"variance": var, "df": df, "seed": sum(v for v, _ in seed_parts), "example": col,
-            "interaction_removed": inter, "clamped": raw < floor}
+def _combine(seed_parts: list[tuple[float, int]], col: float, J: int, inter: float,
+             inter_df: float | None = None) -> dict:
+    """Variance = seed parts + unit part - residual part; Satterthwaite degrees of freedom.
+
+    ``seed_parts`` are (component, df) pairs; the residual is what joint resampling counts
+    twice. If the difference is not positive (possible in small samples), the largest positive
+    component is used instead and ``clamped`` is set.
+    """
+    seed = sum(v for v, _ in seed_parts)
+    raw = seed + col - inter
+    terms = [(v, df) for v, df in seed_parts if df > 0] + [(col, J - 1)]
+    if inter > 0:
+        S_eff = min([df for _, df in seed_parts], default=1) + 1
+        terms.append((inter, inter_df or max(1, (S_eff - 1) * (J - 1))))
+    clamped = raw <= 0
+    var = max([v for v, _ in terms if v > 0], default=0.0) if clamped else raw
+    den = sum(v * v / df for v, df in terms if df > 0)
+    df = var * var / den if den > 0 else float(J - 1)
+    return {"variance": float(var), "df": float(max(df, 1.0)), "seed": float(seed),
+            "example": float(col), "interaction_removed": float(inter), "clamped": bool(clamped)}
 
 
 def _corrected(sides, parsed, units, resampled, design, sample_seeds, sample_examples,
@@ -737,17 +745,33 @@ def _corrected(sides, parsed, units, resampled, design, sample_seeds, sample_exa
     for k, side in sides.items():
         Y = (side.X @ side.M).T  # (S, J): per-unit sums averaged over each seed's runs
         theta = Y.sum() / (side.n_seeds * N)
+        # linearised ratio (clusters of unequal size); for examples this is Y - mean
         Z[k] = (Y - theta * units.sizes[None, :]) * (J / N)
-    out = {}
+    return variance_components(Z, resampled, design)
+
+
+def variance_components(Z: dict, resampled: dict, design: str) -> dict:
+    """Variance of the point estimates from a crossed seed x unit decomposition.
+
+    ``Z[side]`` is a (n_seeds, n_units) matrix of (linearised) per-unit scores averaged over the
+    runs of each seed. For a side whose seeds are resampled, the unbiased variance of the mean
+    under the crossed random-effects model is ``(MS_seed + MS_unit - MS_residual) / (S J)``,
+    i.e. the seed and unit components minus the residual (per-run noise and interaction) that
+    joint resampling of seeds and units counts again in both main effects. A fixed-baseline side
+    contributes only its unit component. Returns, per quantity, the variance, Satterthwaite
+    degrees of freedom and the components.
+    """
+    J = next(iter(Z.values())).shape[1]
     an = {k: _anova(z) for k, z in Z.items()}
-    for k in sides:
+    out = {}
+    for k in Z:
         if resampled[k]:
             out[k] = _combine([(an[k]["seed"], an[k]["S"] - 1)], an[k]["example"], J,
                               an[k]["interaction"])
         else:
             zb = Z[k].mean(axis=0, keepdims=True)
             out[k] = _combine([], _anova(zb)["example"], J, 0.0)
-    if "expt" in sides:
+    if "expt" in Z:
         if design == "paired":
             d = _anova(Z["expt"] - Z["base"])
             out["delta"] = _combine([(d["seed"], d["S"] - 1)], d["example"], J, d["interaction"])
