@@ -79,6 +79,31 @@ class MatrixRuns:
     columns: dict = field(default_factory=dict)
     run_columns: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_reference(cls, run_info, preds, labels, example_ids=None):
+        """Split the published layout (``run_info`` with ``seed`` and ``intervention``) into
+        ``(base, expt)`` MatrixRuns; the ``seed`` column becomes ``pretrain_seed``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> ri = pd.DataFrame({"seed": [0, 1, 0, 1], "intervention": [False, False, True, True]})
+        >>> base, expt = MatrixRuns.from_reference(ri, np.zeros((4, 3)), np.zeros(3))
+        >>> base.preds.shape, list(expt.run_info.columns)
+        ((2, 3), ['pretrain_seed', 'intervention'])
+        """
+        if not hasattr(run_info, "columns") or "intervention" not in run_info.columns:
+            raise _err("`run_info` passed to MatrixRuns.from_reference must be a DataFrame with "
+                       "columns 'seed' and 'intervention'.")
+        preds = np.asarray(preds)
+        if preds.ndim != 2 or preds.shape[0] != len(run_info):
+            raise _err(f"`preds` passed to MatrixRuns.from_reference must have one row per row of "
+                       f"run_info. Got shape {preds.shape} and {len(run_info)} rows.")
+        mask = run_info["intervention"].to_numpy().astype(bool)
+        ri = run_info.reset_index(drop=True).rename(columns={"seed": "pretrain_seed"})
+        return tuple(cls(ri[m].reset_index(drop=True), preds[m], labels, example_ids)
+                     for m in (~mask, mask))
+
 
 @dataclass
 class _Parsed:
@@ -282,6 +307,17 @@ def _sorted(values, side):
                    f"comparable (they are sorted). Got {sorted(map(repr, set(values)))[:5]}.") from None
 
 
+def _is_sklearn(fn) -> bool:
+    return (getattr(fn, "__module__", "") or "").startswith("sklearn")
+
+
+def _binary(*arrays) -> bool:
+    try:
+        return all(np.isin(np.unique(a), [0, 1]).all() for a in arrays)
+    except TypeError:
+        return False
+
+
 def _resolve_metric(metric):
     """-> (display name, VecMetric or None, callable or None, MetricSpec name or None)."""
     if isinstance(metric, str):
@@ -296,7 +332,7 @@ def _resolve_metric(metric):
         return metric, None, METRICS[metric].fn
     if callable(metric):
         name = vec_name_for_callable(metric)
-        if name is not None and name != "f1":
+        if name is not None and not (name == "f1" and _is_sklearn(metric)):
             return name, VEC_METRICS[name], None
         return getattr(metric, "__name__", type(metric).__name__), None, metric
     raise BootstrapTypeError(f"The `metric` parameter of {_FN} must be a metric name or a callable. "
@@ -328,8 +364,9 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         None (or "single") for one side alone. "paired": seeds shared by both sides (seeds on
         one side only are dropped with a warning), one seed draw for both. "unpaired": each
         side draws its own seeds. "fixed_baseline": ``base`` is one artifact (e.g. the original
-        BERT with several fine-tuning runs) whose seed axis is never resampled; its runs are
-        averaged; examples are still shared.
+        BERT with several fine-tuning runs) whose seed axis is never resampled: its runs are
+        averaged (inside each seed, then over its seeds if it has several) and the examples are
+        still shared with ``expt``.
     metric : str or callable
         A name from :data:`multiberts_stats.metrics.METRICS` or ``callable(y_true, y_pred)``.
         Decomposable metrics take the vectorised path; ``spearman`` and other callables the
@@ -431,6 +468,9 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
                            f"Got {a[j]!r} and {b[j]!r} for example_id {b_ids[j]!r}.")
     first = parsed["base"]
     n_examples = len(first.example_ids)
+    if vm is None and fn is not None and _is_sklearn(fn) and vec_name_for_callable(fn) == "f1" \
+            and all(_binary(p.ex["label"], p.run["prediction"]) for p in parsed.values()):
+        vm, fn, metric_name = VEC_METRICS["f1"], None, "f1"  # sklearn's binary F1: same numbers
 
     # resampling units
     if cluster_col is not None:
@@ -566,6 +606,7 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
                          "intervals and p-values.")
 
     details = dict(sample_seeds=sample_seeds, sample_examples=sample_examples,
+                   path="vectorised" if vm is not None else "general",
                    cluster_col=cluster_col, abs_threshold=abs_threshold,
                    rel_threshold=rel_threshold, expect_negative_effect=expect_negative_effect,
                    seeds={k: list(v) for k, v in seeds.items()}, seed_col=seed_cols,

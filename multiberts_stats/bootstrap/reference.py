@@ -342,7 +342,6 @@ def report_ci(samples, c=0.95, abs_threshold=None, rel_threshold=None,
         raise BootstrapInputError(
             f"The `samples` parameter of {fn} must be a non-empty sequence of (base, expt) pairs. "
             f"Got an array of shape {arr.shape} instead.")
-    check_finite(arr, "samples", fn)
     q = [(1 - c) / 2, 1 - (1 - c) / 2]
     base, expt = np.ascontiguousarray(arr[:, 0]), np.ascontiguousarray(arr[:, 1])
     say = print if verbose else (lambda *a, **k: None)
