@@ -69,7 +69,12 @@ class MatrixRuns:
     >>> runs = MatrixRuns(pd.DataFrame({"pretrain_seed": [0, 0, 1, 1]}),
     ...                   preds=np.array([[1, 0, 1], [1, 1, 1], [0, 0, 1], [1, 0, 0]]),
     ...                   labels=np.array([1, 0, 1]))
-    >>> res = multiboot(runs, nboot=100, rng=0)   # doctest: +SKIP
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # two seeds: the few-seeds warning
+    ...     res = multiboot(runs, nboot=100, rng=0)
+    >>> res.n_seeds, res.n_runs, res.n_examples
+    ({'base': 2}, {'base': 4}, 3)
     """
 
     run_info: object
