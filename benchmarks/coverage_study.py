@@ -31,10 +31,11 @@ def main(argv=None):
     ap.add_argument("--examples", type=int, default=2000)
     ap.add_argument("--seeds", type=int, nargs="+", default=[3, 5, 10, 25])
     ap.add_argument("--models", nargs="+", default=["continuous", "binary"])
+    ap.add_argument("--design", choices=["paired", "unpaired"], default="paired")
     args = ap.parse_args(argv)
     models = {"continuous": CONTINUOUS, "binary": BINARY}
     print(f"{args.experiments} experiments per row, {args.examples} examples, 5 runs per seed, "
-          f"nboot {args.nboot}, paired design, 95% intervals, one-sided tests at 5%\n")
+          f"nboot {args.nboot}, {args.design} design, 95% intervals, one-sided tests at 5%\n")
     head = (f"{'model':<11} {'seeds':>5} | {'cover mean':>10} {'cover delta':>11} {'reject H0':>9} | "
             f"{'corr. mean':>10} {'corr. delta':>11} {'corr. rej.':>10} | {'width c/p':>9} "
             f"{'p(cov<.95)':>10} {'s':>4}")
@@ -44,7 +45,8 @@ def main(argv=None):
         for s in args.seeds:
             t = time.perf_counter()
             r = coverage_study(models[name], n_seeds=s, n_examples=args.examples,
-                               n_experiments=args.experiments, nboot=args.nboot, rng=1000 + s)
+                               n_experiments=args.experiments, nboot=args.nboot, rng=1000 + s,
+                               design=args.design)
             n = r["n_experiments"]
             p_low = binomtest(r["hits"]["delta"], n, 0.95, alternative="less").pvalue
             c, cc = r["coverage"], r["coverage_corrected"]

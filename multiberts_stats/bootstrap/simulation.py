@@ -51,23 +51,28 @@ class SimModel:
 
         return float(ndtr(self.mu / np.sqrt(1 + self.sd_seed ** 2 + self.sd_example ** 2))), 0.0
 
-    def simulate(self, rng, n_seeds: int, n_examples: int, n_runs: int):
-        """Run-averaged (n_seeds, n_examples) score matrices of base and experiment."""
+    def simulate(self, rng, n_seeds: int, n_examples: int, n_runs: int, paired: bool = True):
+        """Run-averaged (n_seeds, n_examples) score matrices of base and experiment.
+
+        ``paired=False``: the experiment's seeds are different pretraining runs (their own seed
+        effects), the examples are shared.
+        """
         a = rng.normal(0, self.sd_seed, (n_seeds, 1))
+        a_e = a if paired else rng.normal(0, self.sd_seed, (n_seeds, 1))
         b = rng.normal(0, self.sd_example, (1, n_examples))
         shape = (n_seeds, n_examples)
         if self.kind == "continuous":
             sd = self.sd_noise / np.sqrt(n_runs)  # mean of n_runs independent noises
             base = self.mu + a + b + rng.normal(0, sd, shape)
-            expt = (self.mu + self.delta + a + b + rng.normal(0, self.sd_seed_effect, (n_seeds, 1))
+            expt = (self.mu + self.delta + a_e + b
+                    + rng.normal(0, self.sd_seed_effect, (n_seeds, 1))
                     + rng.normal(0, self.sd_example_effect, (1, n_examples))
                     + rng.normal(0, sd, shape))
             return base, expt
         from scipy.special import ndtr
 
-        p = ndtr(self.mu + a + b)
-        base = (rng.random((n_runs,) + shape) < p).mean(axis=0)
-        expt = (rng.random((n_runs,) + shape) < p).mean(axis=0)
+        base = (rng.random((n_runs,) + shape) < ndtr(self.mu + a + b)).mean(axis=0)
+        expt = (rng.random((n_runs,) + shape) < ndtr(self.mu + a_e + b)).mean(axis=0)
         return base, expt
 
 
@@ -78,8 +83,12 @@ BINARY = SimModel(kind="binary", mu=1.0, sd_seed=0.05, sd_example=1.0)
 
 def coverage_study(model: SimModel = CONTINUOUS, n_seeds: int = 25, n_examples: int = 2000,
                    n_runs: int = 5, n_experiments: int = 500, nboot: int = 400,
-                   confidence_level: float = 0.95, alpha: float = 0.05, rng=0) -> dict:
-    """Simulate ``n_experiments`` paired experiments and report how the intervals behave.
+                   confidence_level: float = 0.95, alpha: float = 0.05, rng=0,
+                   design: str = "paired") -> dict:
+    """Simulate ``n_experiments`` experiments and report how the intervals behave.
+
+    ``design`` is ``"paired"`` (one seed draw shared by both sides) or ``"unpaired"`` (the
+    experiment's seeds are other pretraining runs, drawn separately; examples shared).
 
     Returns a dict with ``coverage`` (percentile interval) and ``coverage_corrected``
     (``method="corrected"``) for ``base`` and ``delta``, ``reject`` (share of one-sided
@@ -100,19 +109,20 @@ def coverage_study(model: SimModel = CONTINUOUS, n_seeds: int = 25, n_examples: 
     widths, widths_c = [], []
     S, J = n_seeds, n_examples
     for _ in range(n_experiments):
-        yb, ye = model.simulate(rng, S, J, n_runs)
+        yb, ye = model.simulate(rng, S, J, n_runs, paired=design == "paired")
         est_b, est_e = yb.mean(), ye.mean()
         est = {"base": est_b, "delta": est_e - est_b}
         # bootstrap: one seed draw and one example draw shared by both sides
         V = counts_from_draws(rng.integers(0, J, (nboot, J)), J, np.float32)
         W = seed_weights(rng.integers(0, S, (nboot, S)), S)
+        We = W if design == "paired" else seed_weights(rng.integers(0, S, (nboot, S)), S)
         P = matmul(V, np.hstack([yb.T, ye.T]).astype(np.float32)).astype(float) / J  # (nboot, 2S)
         tb = (W * P[:, :S]).sum(axis=1)
-        te = (W * P[:, S:]).sum(axis=1)
+        te = (We * P[:, S:]).sum(axis=1)
         dist = {"base": tb, "delta": te - tb}
         truth = {"base": truth_base, "delta": truth_delta}
         comps = variance_components({"base": yb - est_b, "expt": ye - est_e},
-                                    {"base": True, "expt": True}, "paired")
+                                    {"base": True, "expt": True}, design)
         for k in ("base", "delta"):
             lo, hi = np.quantile(dist[k], q)
             hits[k] += lo <= truth[k] <= hi
@@ -134,5 +144,5 @@ def coverage_study(model: SimModel = CONTINUOUS, n_seeds: int = 25, n_examples: 
         "reject_corrected": rejects_c / n, "rejects_corrected": rejects_c,
         "width_ratio": float(np.mean(widths_c) / np.mean(widths)),
         "n_experiments": n, "n_seeds": S, "n_examples": J, "n_runs": n_runs, "nboot": nboot,
-        "model": model,
+        "model": model, "design": design,
     }
