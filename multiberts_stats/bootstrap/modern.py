@@ -176,23 +176,21 @@ def _parse_tidy(df, side: str, seed_cols, run_cols, metric_run_cols, metric_ex_c
                    f"missing. Got {int((ex_code < 0).sum())} missing id(s).")
     n_ex = len(ex_ids)
     pair = run_code.astype(np.int64) * n_ex + ex_code
-    uniq, cnt = np.unique(pair, return_counts=True)
+    cnt = np.bincount(pair, minlength=n_runs * n_ex)  # O(rows): duplicates and gaps at once
     if (cnt > 1).any():
-        p = uniq[np.argmax(cnt > 1)]
-        r, e = divmod(int(p), n_ex)
+        p = int(np.argmax(cnt > 1))
+        r, e = divmod(p, n_ex)
         raise _err(f"The `{side}` table passed to {_FN} must have one row per (run, example_id). "
-                   f"Got {int(cnt[cnt > 1].sum())} duplicated rows, e.g. example_id "
-                   f"{ex_ids[e]!r} {cnt[np.argmax(cnt > 1)]} times in run "
+                   f"Got {int((cnt - 1)[cnt > 1].sum()) + int((cnt > 1).sum())} duplicated rows, "
+                   f"e.g. example_id {ex_ids[e]!r} {int(cnt[p])} times in run "
                    f"({_run_label(keys.iloc[r].to_dict())}).")
-    per_run = np.bincount(run_code, minlength=n_runs)
-    if (per_run != n_ex).any():
-        r = int(np.argmax(per_run != n_ex))
-        have = np.zeros(n_ex, bool)
-        have[ex_code[run_code == r]] = True
-        miss = list(ex_ids[~have][:5])
+    if (cnt == 0).any():
+        have = cnt.reshape(n_runs, n_ex) > 0
+        r = int(np.argmax(~have.all(axis=1)))
+        miss = list(ex_ids[~have[r]][:5])
         raise _err(f"Example ids must align between the runs of the `{side}` table passed to "
                    f"{_FN}: every run needs every example. Run ({_run_label(keys.iloc[r].to_dict())}) "
-                   f"has {per_run[r]} of the {n_ex} example ids; missing e.g. {miss}.")
+                   f"has {int(have[r].sum())} of the {n_ex} example ids; missing e.g. {miss}.")
 
     def matrix(col):
         vals = df[col].to_numpy()
