@@ -6,11 +6,9 @@ matrix form (:class:`MatrixRuns`), and returns a :class:`MultiBootstrapResult`.
 
 from __future__ import annotations
 
-import numbers
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -19,7 +17,7 @@ from ._validation import (BootstrapInputError, BootstrapTypeError, as_generator,
 from .engine import (Side, Units, counts_dtype, counts_from_draws, default_batch, draw_replicates,
                      seed_weights, stacked_run_scores)
 from .results import MultiBootstrapResult, acceleration, basic_ci, bca_ci, percentile_ci
-from .vecmetrics import VEC_METRICS, VecMetric, sum_by_unit, vec_name_for_callable
+from .vecmetrics import VEC_METRICS, VecMetric, vec_name_for_callable
 
 __all__ = ["multiboot", "MatrixRuns", "RUN_COLUMNS", "COVERAGE_MIN_SEEDS"]
 
