@@ -82,3 +82,12 @@ def test_small_coverage_run_matches_multiboot_semantics():
     for q in ("base", "delta"):
         assert res.details["variance_components"][q]["variance"] == pytest.approx(
             comps[q]["variance"], rel=1e-10)
+
+
+def test_coverage_study_runs_for_both_designs_and_is_reproducible():
+    kw = dict(n_seeds=5, n_examples=300, n_experiments=20, nboot=100, rng=4)
+    for design in ("paired", "unpaired"):
+        a = coverage_study(CONTINUOUS, design=design, **kw)
+        b = coverage_study(CONTINUOUS, design=design, **kw)
+        assert a["hits"] == b["hits"] and a["rejects"] == b["rejects"]
+        assert 0 <= a["coverage"]["delta"] <= 1 and a["design"] == design
