@@ -411,3 +411,15 @@ def test_runner_facing_attributes(tmp_path):
     assert t2.label_space == ["0", "1"]
     with pytest.raises(TaskError, match="needs a `path`"):
         task_from_file("nopath", text_fields="s")
+
+
+def test_on_bad_lines_warn_through_get_task(tmp_path):
+    _write(tmp_path / "QQP" / "dev.tsv",
+           "id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n"
+           "7\t1\t2\tHow?\tWhy?\t0\n8\t3\t4\tbroken line\n9\t5\t6\tA \"b\tc\t1\n")
+    with pytest.raises(MalformedFileError, match="line 3"):
+        get_task("qqp").load(data_dir=tmp_path)
+    with pytest.warns(UserWarning, match=r"1 malformed line.*line 3"):
+        df = get_task("qqp", on_bad_lines="warn").load(data_dir=tmp_path)
+    assert df["id"].tolist() == ["7", "9"] and df["label"].tolist() == [0, 1]
+    assert df["question1"].iloc[1] == 'A "b'
