@@ -164,9 +164,15 @@ def test_offline_no_data_says_where(tmp_path, monkeypatch):
         get_task("pos").load(data_dir=tmp_path)
 
 
-def test_bad_split(shared_data):
-    with pytest.raises(TaskError, match="`split`.*validation_matched"):
-        get_task("mnli").load("validation", data_dir=shared_data)
+def test_bad_split_and_split_aliases(shared_data):
+    with pytest.raises(TaskError, match="`split`.*validation_matched.*Got 'dev'"):
+        get_task("mnli").load("dev", data_dir=shared_data)
+    with pytest.raises(TaskError, match="`split`.*'train', 'validation'.*Got 'test'"):
+        get_task("sst2").load("test", data_dir=shared_data)
+    # a runner asking every task for "validation" gets each task's evaluation data
+    assert get_task("mnli").resolve_split("validation") == "validation_matched"
+    w = get_task("winogender").load("validation", data_dir=shared_data)
+    assert len(w) == 720 and w.attrs["split"] == "test"
 
 
 # ----------------------------------------------------------------------------- GLUE formats

@@ -146,7 +146,7 @@ GLUE_TASKS = [
           ["entailment", "neutral", "contradiction"], ("accuracy",), label_column="gold_label",
           id_columns={"pairID": "pairID", "genre": "genre"},
           splits=("train", "validation_matched", "validation_mismatched"),
-          default_split="validation_matched",
+          default_split="validation_matched", split_aliases={"validation": "validation_matched"},
           files={"train": "train.tsv", "validation_matched": "dev_matched.tsv",
                  "validation_mismatched": "dev_mismatched.tsv"},
           aliases=("glue_mnli",), description="Multi-Genre NLI (matched / mismatched)"),

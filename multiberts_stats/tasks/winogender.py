@@ -190,6 +190,7 @@ WINOGENDER = WinogenderTask(
     label_space=["occupation", "participant"],
     metrics=("accuracy", "winogender_bias_r", "winogender_bias_slope"), unit="occupation",
     splits=("test",), default_split="test", aliases=("winogender_schemas", "wino"),
+    split_aliases={"validation": "test", "all": "test"},
     extra_columns=("occupation", "participant", "someone", "gender", "bls_pct_female",
                    "template_id", "pronoun_case"),
     description="Winogender schemas: zero-shot coreference & gender bias vs BLS % women")
