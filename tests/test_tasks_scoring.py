@@ -199,3 +199,21 @@ def test_inputs_longer_than_the_model(tokenizer, wino):
     assert out["p_female"].iloc[0] == pytest.approx(want, rel=1e-4)
     with pytest.raises(ValueError, match="`max_length`"):
         T.pseudo_log_likelihood(short, tokenizer, ["a b"], max_length=2)
+
+
+def test_pronoun_missing_from_a_reduced_vocabulary(tmp_path, wino):
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "he", "his", "him", "they",
+             "their", "them", ".", "that", "told", "could", "pay", "with", "cash", "technician",
+             "customer", "someone", ","]
+    (tmp_path / "vocab.txt").write_text("\n".join(words) + "\n")
+    tok = transformers.BertTokenizer(str(tmp_path / "vocab.txt"))
+    torch.manual_seed(4)
+    m = transformers.BertForMaskedLM(transformers.BertConfig(
+        vocab_size=len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, max_position_embeddings=64)).eval()
+    ex = wino[wino["template_id"] == "technician.1"]
+    with pytest.warns(UserWarning, match=r"\['her', 'she'\].*NaN"):
+        out = score_winogender(m, tok, ex, quiet=True)
+    nom = (ex["pronoun_case"] == "NOM").values
+    assert out.loc[nom, "p_female"].isna().all() and out.loc[nom, "p_male"].notna().all()
+    assert out["prediction"].isin([0, 1]).all()

@@ -434,7 +434,8 @@ def pronoun_probabilities(model, tokenizer, examples, *, batch_size: int = 64, p
     """Mask the pronoun slot and read P(female), P(male), P(neutral) pronoun of the slot's case.
 
     ``examples`` is a Winogender frame (``sentence``, ``pronoun_start``, ``pronoun_end``,
-    ``pronoun_case``). Each pronoun must be a single token of the vocabulary. Probabilities are
+    ``pronoun_case``). A pronoun that is not a single token of the vocabulary (a reduced test
+    vocabulary) gets NaN, with a warning. Probabilities are
     over the whole vocabulary (they need not sum to 1); for POSS, female is "her". A sentence
     longer than the model's maximum length is cut to a window around the pronoun.
 
@@ -456,13 +457,16 @@ def pronoun_probabilities(model, tokenizer, examples, *, batch_size: int = 64, p
         ids, p = _window(ids, positions[0], L, ids[0], ids[-1])
         items.append((ids, [p], None))
         keys.append(row.pronoun_case)
-    targets = []
+    targets, missing = [], []
     for case in ("NOM", "ACC", "POSS"):
         for g in ("female", "male", "neutral"):
             w = PRONOUNS[case][g]
             if w not in vocab:
-                raise TaskError(f"The pronoun {w!r} is not a single token of the tokenizer's vocabulary.")
-            targets.append(vocab[w])
+                missing.append(w)
+            targets.append(vocab.get(w, tokenizer.unk_token_id if tokenizer.unk_token_id is not None else 0))
+    if missing:
+        warnings.warn(f"The pronoun(s) {sorted(set(missing))} are not single tokens of the tokenizer's "
+                      "vocabulary; their probabilities are NaN.", stacklevel=2)
     order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
     lp = _masked_logprobs(model, tokenizer, [items[i] for i in order], batch_size=batch_size,
                           progress=progress, device=device, desc="pronoun probabilities",
@@ -472,6 +476,11 @@ def pronoun_probabilities(model, tokenizer, examples, *, batch_size: int = 64, p
     for i, row_lp in zip(order, lp):
         c = col[keys[i]]
         probs[i] = np.exp(row_lp[0, c:c + 3])
+    for j, (case, g) in enumerate((c, g) for c in ("NOM", "ACC", "POSS")
+                                  for g in ("female", "male", "neutral")):
+        if PRONOUNS[case][g] in missing:
+            rows = np.array([k == case for k in keys])
+            probs[rows, j % 3] = np.nan
     return pd.DataFrame({"example_id": ex["example_id"].astype(str).values, "p_female": probs[:, 0],
                          "p_male": probs[:, 1], "p_neutral": probs[:, 2]})
 
