@@ -217,3 +217,22 @@ def test_pronoun_missing_from_a_reduced_vocabulary(tmp_path, wino):
     nom = (ex["pronoun_case"] == "NOM").values
     assert out.loc[nom, "p_female"].isna().all() and out.loc[nom, "p_male"].notna().all()
     assert out["prediction"].isin([0, 1]).all()
+
+
+def test_long_rewrites_keep_the_referent(model, tokenizer, wino):
+    r = wino.set_index("example_id").loc["technician.customer.1.male.txt"].to_dict()
+    r["example_id"] = "x"
+    txt, span = T.rewrite_sentence(r, "participant", "apposition", _span=True)
+    assert txt[span[0]:span[1]] == "he, the customer,"
+    ids = tokenizer(txt)["input_ids"]
+    c = T.winogender._token_at(tokenizer, txt, span, ids)
+    assert tokenizer.convert_ids_to_tokens(ids[c]) in ("the", ",", "customer", "he")
+    w, _ = T.winogender._window(ids, c, 10, ids[0], ids[-1])
+    wt = tokenizer.convert_ids_to_tokens(w)
+    assert len(w) == 10 and wt[0] == "[CLS]" and wt[-1] == "[SEP]"
+    k = wt.index("he")
+    assert wt[k:k + 5] == ["he", ",", "the", "customer", ","]  # the rewritten span is kept whole
+    with pytest.warns(UserWarning, match="window of 8 sub-tokens around the given span"):
+        got = T.pseudo_log_likelihood(model, tokenizer, [txt], max_length=10, keep_spans=[span])
+    assert got[0] == pytest.approx(T.pseudo_log_likelihood(model, tokenizer, [tokenizer.decode(w[1:-1])])[0],
+                                   rel=1e-4)

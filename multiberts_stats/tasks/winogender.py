@@ -204,7 +204,7 @@ def _referent(row, which: str) -> str:
     return "someone" if row["participant"] == "someone" else f"the {row['participant']}"
 
 
-def rewrite_sentence(row, which: str, method: str = "substitution") -> str:
+def rewrite_sentence(row, which: str, method: str = "substitution", *, _span: bool = False):
     """The sentence with its pronoun resolved to ``which`` (``"occupation"`` or ``"participant"``).
 
     ``method="substitution"`` replaces the pronoun by the referent ("he" -> "the technician",
@@ -237,6 +237,8 @@ def rewrite_sentence(row, which: str, method: str = "substitution") -> str:
         raise ValueError(f"The `method` parameter must be 'substitution' or 'apposition'. Got {method!r}.")
     if a == 0:
         new = new[0].upper() + new[1:]
+    if _span:
+        return s[:a] + new + s[b:], (a, a + len(new))
     return s[:a] + new + s[b:]
 
 
@@ -248,13 +250,18 @@ def _torch():
 
 def pseudo_log_likelihood(model, tokenizer, sentences, *, batch_size: int = 64,
                           max_length: int | None = None, progress: bool = False,
-                          device=None, amp: str | None = None) -> np.ndarray:
+                          device=None, amp: str | None = None, keep_spans=None) -> np.ndarray:
     """Masked-LM pseudo-log-likelihood of each sentence (Salazar et al., 2020).
 
     Each token (not [CLS]/[SEP]) is masked in turn and the log-probability of the original token
     at that position is summed. All masked copies of all (distinct) sentences are sorted by
     length and run in batches with dynamic padding under ``torch.inference_mode``; only the
     masked positions go through the output layer.
+
+    A sentence longer than the model's maximum length (``max_length``, default from the model
+    and tokenizer) is cut with a warning: to its first sub-tokens, or, when ``keep_spans`` gives
+    a ``(char_start, char_end)`` per sentence, to a window around that span (Winogender scoring
+    passes the rewritten referent so that the two readings stay comparable).
 
     ``amp="bf16"`` (or ``"fp16"``) runs the encoder under ``torch.autocast`` (meant for GPUs;
     log-probabilities are still taken in float32). On the 2-core CPU of the benchmarks it was
@@ -270,15 +277,31 @@ def pseudo_log_likelihood(model, tokenizer, sentences, *, batch_size: int = 64,
     array([-23.4])
     """
     sentences = list(sentences)
+    if keep_spans is not None:
+        keep_spans = list(keep_spans)
+        if len(keep_spans) != len(sentences):
+            raise ValueError(f"`keep_spans` must have one (start, end) per sentence. Got "
+                             f"{len(keep_spans)} for {len(sentences)} sentences.")
+        span_of = dict(zip(sentences, keep_spans))
     uniq = list(dict.fromkeys(sentences))
     L = _max_length(model, tokenizer, max_length)
     enc = tokenizer(uniq, add_special_tokens=True)["input_ids"]
     too_long = [i for i, ids in enumerate(enc) if len(ids) > L]
     if too_long:
+        how = (f"a window of {L - 2} sub-tokens around the given span" if keep_spans is not None
+               else f"the first {L - 2} sub-tokens")
         warnings.warn(f"{len(too_long)} of {len(uniq)} sentences are longer than the model's "
-                      f"{L} tokens; their pseudo-log-likelihood covers the first {L - 2} sub-tokens "
-                      f"only, e.g. {uniq[too_long[0]]!r}.", stacklevel=2)
-        enc = [ids if len(ids) <= L else ids[: L - 1] + ids[-1:] for ids in enc]
+                      f"{L} tokens; their pseudo-log-likelihood covers {how} only, e.g. "
+                      f"{uniq[too_long[0]]!r}.", stacklevel=2)
+        for i in too_long:
+            ids = enc[i]
+            center = 1
+            if keep_spans is not None:
+                center = _token_at(tokenizer, uniq[i], span_of[uniq[i]], ids)
+                center = min(max(center, 1), len(ids) - 2)
+                enc[i] = _window(ids, center, L, ids[0], ids[-1])[0]
+            else:
+                enc[i] = ids[: L - 1] + ids[-1:]
     special = set(tokenizer.all_special_ids)
     jobs = []  # (sentence index, position)
     for si, ids in enumerate(enc):
@@ -388,6 +411,22 @@ def _max_length(model, tokenizer, max_length):
     if isinstance(tm, int) and 0 < tm <= 100_000:
         cands.append(tm)
     return min(cands) if cands else 512
+
+
+def _token_at(tokenizer, text, span, ids) -> int:
+    """Index in ``ids`` of the token at the middle of the character span (1 if unknown)."""
+    a, b = span
+    mid = (a + b) // 2
+    try:
+        enc = tokenizer(text, add_special_tokens=True, return_offsets_mapping=True)
+        offs = enc["offset_mapping"]
+    except Exception:  # noqa: BLE001 - slow tokenizers have no offsets: count prefix tokens
+        return len(tokenizer(text[:a], add_special_tokens=False)["input_ids"]) + 1
+    best = 1
+    for k, (s0, s1) in enumerate(offs):
+        if s1 > s0 and s0 <= mid:
+            best = k
+    return best
 
 
 def _window(ids, center, L, cls_id, sep_id):
@@ -550,10 +589,12 @@ def score_winogender(model, tokenizer, examples=None, *, method: str = "appositi
                          f"'substitution'. Got {method!r} instead.")
     progress = bool(progress) and not quiet
     rows = ex.to_dict("records")
-    occ = [rewrite_sentence(r, "occupation", method) for r in rows]
-    par = [rewrite_sentence(r, "participant", method) for r in rows]
-    pll = pseudo_log_likelihood(model, tokenizer, occ + par, batch_size=batch_size,
-                                progress=progress, device=device, amp=amp, max_length=max_length)
+    occ = [rewrite_sentence(r, "occupation", method, _span=True) for r in rows]
+    par = [rewrite_sentence(r, "participant", method, _span=True) for r in rows]
+    both = occ + par
+    pll = pseudo_log_likelihood(model, tokenizer, [t for t, _ in both], batch_size=batch_size,
+                                progress=progress, device=device, amp=amp, max_length=max_length,
+                                keep_spans=[sp for _, sp in both])
     n = len(rows)
     p_occ, p_par = pll[:n], pll[n:]
     diff = p_par - p_occ
