@@ -1,0 +1,342 @@
+"""The main job: a checkpoint family -> the runner -> the store -> the Multi-Bootstrap -> a report.
+
+``multiberts-stats demo`` runs the whole path offline on a fresh machine:
+
+1. **family**: pretrain a mini BERT family (:func:`multiberts_stats.testing.pretrain_mini_family`)
+   with masked-LM on SST-2 training sentences, several pretraining seeds, checkpoints saved at
+   several steps — a miniature MultiBERTs;
+2. **runner**: probe every layer of every checkpoint on SST-2 (logistic regression on frozen
+   features) and score Winogender zero-shot with the masked-LM head, into a Parquet store;
+3. **statistics**: the artifact-vs-procedure comparisons (last step vs first step, paired over
+   seeds; the best layer vs the embeddings), learning curves, agreement between seeds;
+4. **report**: ``report.md`` with PNG figures; its path is printed at the end.
+
+Data: the real public files of ``../shared/data`` beside the repository (or
+``$MULTIBERTS_SHARED_DATA``). Without them the demo generates a small sentiment data set and a
+vocabulary in its output folder and skips Winogender. With ``--family multiberts`` (and a
+reachable hub) the same command runs the real analysis on the MultiBERTs checkpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["find_shared_data", "generated_sentiment", "run_demo", "cli_demo"]
+
+SHARED_ENV = "MULTIBERTS_SHARED_DATA"
+
+#: Settings of the default run (~3-4 minutes on 2 cores) and of ``--quick`` (tests).
+PRESETS = {
+    "default": dict(seeds=(0, 1, 2, 3, 4), steps=(0, 40, 200), n_sentences=6000,
+                    hidden_size=64, num_layers=2, intermediate_size=128, num_heads=2,
+                    vocab_size=2048, batch_size=64, max_length=32, probe_max_train=2000,
+                    probe_max_eval=None, nboot=1000, winogender=True),
+    "quick": dict(seeds=(0, 1, 2), steps=(0, 30), n_sentences=800, hidden_size=32,
+                  num_layers=1, intermediate_size=64, num_heads=2, vocab_size=512, batch_size=32,
+                  max_length=24, probe_max_train=300, probe_max_eval=200, nboot=200,
+                  winogender=True),
+}
+
+
+def find_shared_data(start: Path | None = None) -> Path | None:
+    """The shared data folder: ``start`` if given, else ``$MULTIBERTS_SHARED_DATA`` when set (and
+    then only it), else ``../shared/data`` beside the repository (or beside the current folder);
+    None when absent.
+
+    Examples
+    --------
+    >>> p = find_shared_data()
+    >>> p is None or (p / "bert_vocab" / "vocab.txt").exists()
+    True
+    """
+    env = os.environ.get(SHARED_ENV)
+    if start is not None:
+        cands = [Path(start)]
+    elif env:  # an explicit choice: only that folder
+        cands = [Path(env)]
+    else:
+        repo = Path(__file__).resolve().parents[1]
+        cands = [repo.parent / "shared" / "data", Path.cwd().parent / "shared" / "data",
+                 Path.cwd() / "shared" / "data"]
+    for c in cands:
+        if (c / "bert_vocab" / "vocab.txt").is_file() and (c / "glue" / "SST-2").is_dir():
+            return c.resolve()
+    return None
+
+
+_POS = ["good", "great", "wonderful", "moving", "funny", "charming", "brilliant", "delightful",
+        "fresh", "beautiful", "smart", "touching"]
+_NEG = ["bad", "dull", "boring", "awful", "tedious", "clumsy", "lifeless", "weak", "flat",
+        "predictable", "messy", "tiresome"]
+_NOUNS = ["film", "movie", "story", "plot", "cast", "script", "ending", "soundtrack", "director",
+          "performance", "dialogue", "picture"]
+_OPEN = ["the", "this", "a", "that", "its"]
+_ADV = ["very", "really", "rather", "quite", "truly", "often", "so", "surprisingly"]
+_TAIL = ["from start to finish", "in every scene", "for most of its length", "at times",
+         "throughout", "overall", "on the whole", ""]
+
+
+def generated_sentiment(n: int, seed: int = 0) -> list[tuple[str, int]]:
+    """Small generated sentiment sentences (fallback when no data folder is present).
+
+    Labels: 1 = positive. Some sentences negate the adjective ("is not good" -> 0), so a
+    bag of words does not solve it completely.
+
+    Examples
+    --------
+    >>> generated_sentiment(2, seed=0)[0][1] in (0, 1)
+    True
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        pos = bool(rng.integers(2))
+        neg = rng.random() < 0.2
+        adj = rng.choice(_POS if pos else _NEG)
+        words = [rng.choice(_OPEN), rng.choice(_NOUNS), "is", *(["not"] if neg else []),
+                 rng.choice(_ADV), adj, rng.choice(_TAIL)]
+        out.append((" ".join(w for w in words if w), int(pos != neg)))
+    return out
+
+
+def _fallback_data(folder: Path, n: int) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    train = generated_sentiment(n, seed=0)
+    dev = generated_sentiment(max(200, n // 5), seed=1)
+    for name, rows in (("train.tsv", train), ("dev.tsv", dev)):
+        with open(folder / name, "w", encoding="utf-8") as f:
+            f.write("sentence\tlabel\n")
+            f.writelines(f"{s}\t{y}\n" for s, y in rows)
+    words = sorted({w for s, _ in train + dev for w in s.split()})
+    specials = ["[PAD]"] + [f"[unused{i}]" for i in range(10)] + ["[UNK]", "[CLS]", "[SEP]",
+                                                                 "[MASK]"]
+    vocab = folder / "vocab.txt"
+    vocab.write_text("\n".join(specials + words + list("abcdefghijklmnopqrstuvwxyz")) + "\n")
+    return {"sentences": [s for s, _ in train], "vocab": vocab,
+            "train": folder / "train.tsv", "dev": folder / "dev.tsv"}
+
+
+def _read_sst2_sentences(shared: Path, n: int, seed: int = 0) -> list[str]:
+    import numpy as np
+    import pandas as pd
+
+    df = pd.read_csv(shared / "glue" / "SST-2" / "train.tsv", sep="\t", quoting=3)
+    s = df["sentence"].astype(str)
+    s = s[s.str.split().str.len() >= 4]  # whole sentences rather than phrase fragments
+    idx = np.random.default_rng(seed).permutation(len(s))[:n]
+    return s.iloc[np.sort(idx)].tolist()
+
+
+def _log(msg: str, quiet: bool):
+    if not quiet:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def run_demo(out="multiberts_demo", *, quick=False, family="mini", seeds=None, steps=None,
+             tasks=None, nboot=None, quiet=False, data_dir=None, threads=None) -> Path:
+    """Run the whole path and return the path of the report.
+
+    Parameters
+    ----------
+    out : str or Path
+        Output folder: ``family/`` (checkpoints), ``store/`` (predictions), ``report/``.
+    quick : bool
+        A small variant (~1 minute; used by the tests).
+    family : {"mini", "multiberts"}
+        ``"mini"``: pretrain a mini family offline; ``"multiberts"``: the real checkpoints from
+        the hub (needs network access, hours on CPU for the full set).
+    seeds, steps : sequence of int, optional
+        Pretraining seeds and steps (MultiBERTs steps are in thousands: 0-2000).
+    tasks : sequence of str, optional
+        Among ``sst2`` (layer probes) and ``winogender`` (zero-shot masked-LM).
+    nboot : int, optional
+        Bootstrap replicates (default 1000; 200 with ``quick``).
+    quiet : bool
+        No progress output.
+    data_dir : str or Path, optional
+        The data folder (default: :func:`find_shared_data`).
+    threads : int, optional
+        torch threads.
+
+    Returns
+    -------
+    Path
+        The report (``out/report/report.md``).
+    """
+    t0 = time.perf_counter()
+    cfg = dict(PRESETS["quick" if quick else "default"])
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if family not in ("mini", "multiberts"):
+        raise ValueError("The `family` parameter of run_demo must be 'mini' or 'multiberts'. "
+                         f"Got {family!r} instead.")
+    tasks = list(tasks) if tasks else ["sst2", "winogender"]
+    bad = [t for t in tasks if t not in ("sst2", "winogender")]
+    if bad:
+        raise ValueError("The `tasks` parameter of the demo must be among ['sst2', "
+                         f"'winogender']. Got {bad} instead.")
+    shared = Path(data_dir).resolve() if data_dir else find_shared_data()
+    nboot = int(nboot or cfg["nboot"])
+    task_specs, probe_tasks, zs_tasks = [], [], []
+    if shared is not None:
+        _log(f"[demo] data: {shared}", quiet)
+        vocab = shared / "bert_vocab" / "vocab.txt"
+        if "sst2" in tasks:
+            probe_tasks.append({"name": "sst2", "data_dir": str(shared)})
+        if "winogender" in tasks and cfg["winogender"]:
+            zs_tasks.append({"name": "winogender", "data_dir": str(shared)})
+        sentences = (_read_sst2_sentences(shared, cfg["n_sentences"]) if family == "mini"
+                     else [])
+    else:
+        _log("[demo] no shared data folder found (set $MULTIBERTS_SHARED_DATA); generating a "
+             "small sentiment data set and skipping Winogender", quiet)
+        fb = _fallback_data(out / "data", cfg["n_sentences"])
+        vocab, sentences = fb["vocab"], fb["sentences"]
+        probe_tasks.append({"name": "sentiment", "files": {"train": str(fb["train"]),
+                                                          "validation": str(fb["dev"])},
+                            "text": ["sentence"], "label": "label"})
+    if not probe_tasks and not zs_tasks:
+        raise ValueError(f"The demo has no task to run: asked for {tasks}, data folder "
+                         f"{shared}.")
+
+    # 1. the family ------------------------------------------------------------------------
+    if family == "mini":
+        from multiberts_stats.testing import pretrain_mini_family
+
+        seeds = tuple(seeds) if seeds else cfg["seeds"]
+        steps = tuple(steps) if steps else cfg["steps"]
+        _log(f"[demo] 1/4 pretraining a mini BERT family: {len(seeds)} seeds x steps {list(steps)}"
+             f" on {len(sentences)} sentences", quiet)
+        t = time.perf_counter()
+        pretrain_mini_family(out / "family", sentences, vocab, seeds=seeds, steps=steps,
+                             vocab_size=cfg["vocab_size"], hidden_size=cfg["hidden_size"],
+                             num_layers=cfg["num_layers"], num_heads=cfg["num_heads"],
+                             intermediate_size=cfg["intermediate_size"],
+                             max_length=cfg["max_length"], batch_size=cfg["batch_size"],
+                             num_threads=threads, quiet=quiet)
+        _log(f"[demo]     done in {time.perf_counter() - t:.0f} s", quiet)
+        checkpoints = {"family": "mini", "root": str(out / "family")}
+    else:
+        seeds = list(seeds) if seeds else [0, 1, 2, 3, 4]
+        steps = list(steps) if steps else [0, 2000]
+        checkpoints = {"family": "multiberts", "seeds": seeds, "steps": steps}
+        _log(f"[demo] 1/4 MultiBERTs checkpoints: seeds {seeds}, steps {steps} (from the hub)",
+             quiet)
+
+    # 2. the runner ------------------------------------------------------------------------
+    from multiberts_stats.runner import run_experiment
+
+    store = out / "store"
+    probe = {"layers": "all", "pooling": "mean", "max_train": cfg["probe_max_train"],
+             "seeds": [0]}
+    if family == "mini":  # the mini models know positions up to their pretraining length
+        probe["max_length"] = cfg["max_length"]
+    if cfg["probe_max_eval"]:
+        probe["max_eval"] = cfg["probe_max_eval"]
+    exps = []
+    if probe_tasks:
+        exps.append({"name": "demo-probe", "store": str(store), "checkpoints": checkpoints,
+                     "tasks": probe_tasks, "methods": {"probe": probe}})
+    if zs_tasks:
+        exps.append({"name": "demo-zeroshot", "store": str(store), "checkpoints": checkpoints,
+                     "tasks": zs_tasks, "methods": {"zeroshot": {"batch_size": 64}}})
+    for i, e in enumerate(exps):
+        _log(f"[demo] 2/4 runner: {e['name']} ({', '.join(t['name'] for t in e['tasks'])})",
+             quiet)
+        t = time.perf_counter()
+        summary = run_experiment(e, quiet=quiet, threads=threads)
+        failed = getattr(summary, "failed", 0)
+        if failed:
+            errs = getattr(summary, "errors", {})
+            first = next(iter(errs.values()), "") if isinstance(errs, dict) else errs
+            raise RuntimeError(f"The demo's {e['name']} experiment had {failed} failed jobs; "
+                               f"first error: {str(first)[:500]}")
+        _log(f"[demo]     done in {time.perf_counter() - t:.0f} s", quiet)
+
+    # 3 + 4. statistics and the report ------------------------------------------------------
+    from multiberts_stats.analysis import write_report
+    from multiberts_stats.store import read_predictions
+
+    _log(f"[demo] 3/4 Multi-Bootstrap analyses (nboot={nboot})", quiet)
+    table = read_predictions(store)
+    t = time.perf_counter()
+    what = ("a mini BERT family pretrained here" if family == "mini"
+            else "the MultiBERTs checkpoints")
+    path = write_report(table, out / "report", nboot=nboot, rng=0, quiet=quiet,
+                        title=f"multiberts-stats demo: {what}",
+                        intro=_intro(family, seeds, steps, shared))
+    _log(f"[demo] 4/4 report written in {time.perf_counter() - t:.0f} s; total "
+         f"{time.perf_counter() - t0:.0f} s", quiet)
+    return path
+
+
+def _intro(family, seeds, steps, shared) -> str:
+    if family == "mini":
+        fam = (f"A miniature MultiBERTs: {len(seeds)} BERTs pretrained from scratch with "
+               f"masked-LM on SST-2 training sentences, identical but for the pretraining seed "
+               f"({list(seeds)}), with checkpoints at optimiser steps {list(steps)}. They are "
+               "tiny and briefly trained, so the numbers are small; the point is the method. "
+               "Run `multiberts-stats demo --family multiberts` with hub access for the real "
+               "checkpoints.")
+    else:
+        fam = (f"The MultiBERTs checkpoints (Sellam et al., 2022): seeds {list(seeds)}, steps "
+               f"{list(steps)} (thousands).")
+    data = (f"Data: {shared}." if shared else
+            "Data: a generated sentiment data set (no data folder was found).")
+    return fam + " " + data + "\n"
+
+
+def cli_demo(argv: list[str]) -> int:
+    """``multiberts-stats demo [--out DIR] [--quick] [--family multiberts --seeds ... --tasks ...]``."""
+    ap = argparse.ArgumentParser(
+        prog="multiberts-stats demo",
+        description="The offline end-to-end job: pretrain a mini BERT family (or use the "
+                    "MultiBERTs with --family multiberts), probe SST-2 layers and score "
+                    "Winogender zero-shot into a Parquet store, run the Multi-Bootstrap "
+                    "artifact-vs-procedure analyses and write a report with figures.")
+    ap.add_argument("--out", default="multiberts_demo", help="output folder (default: %(default)s)")
+    ap.add_argument("--quick", action="store_true", help="a small variant (about a minute)")
+    ap.add_argument("--family", choices=["mini", "multiberts"], default="mini")
+    ap.add_argument("--seeds", help="pretraining seeds, e.g. '0-4' or '0,1,2'")
+    ap.add_argument("--steps", help="checkpoint steps, e.g. '0,40,200' (MultiBERTs: thousands)")
+    ap.add_argument("--tasks", help="comma-separated, among sst2,winogender (default both)")
+    ap.add_argument("--nboot", type=int)
+    ap.add_argument("--data-dir", help=f"data folder (default ${SHARED_ENV} or ../shared/data)")
+    ap.add_argument("--threads", type=int)
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+
+    def ints(text, name):
+        if text is None:
+            return None
+        out = []
+        try:
+            for part in text.split(","):
+                if "-" in part:
+                    a, b = part.split("-")
+                    out += list(range(int(a), int(b) + 1))
+                else:
+                    out.append(int(part))
+        except ValueError:
+            raise ValueError(f"The `--{name}` option must be integers like '0-4' or '0,1,2'. "
+                             f"Got {text!r} instead.") from None
+        return out
+
+    try:
+        path = run_demo(args.out, quick=args.quick, family=args.family,
+                        seeds=ints(args.seeds, "seeds"), steps=ints(args.steps, "steps"),
+                        tasks=args.tasks.split(",") if args.tasks else None, nboot=args.nboot,
+                        quiet=args.quiet, data_dir=args.data_dir, threads=args.threads)
+    except (ValueError, RuntimeError, FileNotFoundError, ImportError) as e:
+        print(f"multiberts-stats demo: error: {e}", file=sys.stderr)
+        return 2
+    print(f"Report: {path}")
+    return 0
