@@ -10,7 +10,7 @@ import pytest
 from multiberts_stats import read_predictions
 from multiberts_stats.runner import Experiment, run_experiment
 
-from test_runner_helpers import shared_family, sst2_task
+from test_runner_helpers import checkpoint_dirs, shared_family, sst2_task
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_finetune_three_seeds_distinct_and_reproducible(tmp_path, family, shared
     def exp(store, seeds):
         return Experiment.from_dict({
             "name": "ft", "store": str(tmp_path / store),
-            "checkpoints": [{"path": str(family / "seed_0-step_0k"), "family": "tiny", "seed": 0, "step": 0}],
+            "checkpoints": [{"path": str(checkpoint_dirs(family)[0]), "family": "tiny", "seed": 0, "step": 0}],
             "tasks": [sst2_task(shared_data)],
             "methods": {"finetune": {"max_train": 96, "max_eval": 40, "epochs": 1, "batch_size": 16,
                                      "learning_rate": 1e-3, "seeds": seeds}}})
