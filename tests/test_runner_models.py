@@ -74,3 +74,33 @@ def test_finetune_three_seeds_distinct_and_reproducible(tmp_path, family, shared
     np.testing.assert_array_equal(b.sort_values("example_id").score.to_numpy(), scores[1])
     assert set(a.hparams) == {'{"batch_size":16,"epochs":1,"learning_rate":0.001,"max_train":96,'
                               '"warmup":0.1,"weight_decay":0.01}'}
+
+
+def test_zeroshot_winogender_and_pos_probe_from_the_registry(tmp_path, family, shared_data):
+    """Registry tasks end to end: Winogender scored with the masked-LM head (task extras kept),
+    part of speech probed per word (train on half of the dev file, evaluate on the other half)."""
+    ckpt = [{"path": str(checkpoint_dirs(family)[0]), "family": "tiny", "seed": 0, "step": 0}]
+    exp = Experiment.from_dict({
+        "name": "registry", "store": str(tmp_path / "store"), "checkpoints": ckpt,
+        "tasks": [{"name": "winogender", "data_dir": str(shared_data)}],
+        "methods": {"zeroshot": {"max_eval": 24, "batch_size": 64}}})
+    s = run_experiment(exp, quiet=True)
+    assert (s.done, s.failed) == (1, 0), s.errors
+    exp = Experiment.from_dict({
+        "name": "pos", "store": str(tmp_path / "store"), "checkpoints": ckpt,
+        "tasks": [{"name": "pos", "data_dir": str(shared_data), "train_split": "validation"}],
+        "methods": {"probe": {"max_train": 80, "max_eval": 20, "C": [1.0], "folds": 2}}})
+    s = run_experiment(exp, quiet=True)
+    assert (s.done, s.failed) == (1, 0), s.errors
+    wino = read_predictions(tmp_path / "store", task="winogender")
+    assert len(wino) == 24 and set(wino.method) == {"zeroshot"} and wino.layer.isna().all()
+    assert set(wino.split) == {"test"} and set(wino.prediction) <= {0.0, 1.0}
+    assert {"gender", "occupation", "bls_pct_female", "p_female"} <= set(wino.columns)
+    assert (wino.cluster == wino.occupation).all() and wino.score.between(0, 1).all()
+    pos = read_predictions(tmp_path / "store", task="pos")
+    assert sorted(pos.layer.unique().tolist()) == [0, 1, 2]
+    assert pos.example_id.str.contains(":").all()
+    assert (pos.example_id.str.rsplit(":", n=1).str[0] == pos.cluster).all()
+    assert pos.cluster.nunique() == 20
+    acc = (pos.label == pos.prediction).groupby(pos.layer).mean()
+    assert (acc > 0.2).all(), acc        # random tiny weights still beat the 17-way chance level

@@ -238,9 +238,9 @@ def _default_split(spec) -> str:
 
 
 def _jsonable(cfg):
+    """The config as plain JSON (objects given from Python, e.g. a Task, become their repr)."""
     import json
-    from multiberts_stats.store import canonical_json
-    return json.loads(canonical_json(cfg))
+    return json.loads(json.dumps(cfg, sort_keys=True, default=lambda o: repr(o)))
 
 
 def _pick_device(device: str) -> str:
@@ -336,6 +336,15 @@ def _catalog_family(entry: dict) -> list[dict]:
 
 
 def _checkpoints(value, base: Path) -> list[dict]:
+    from .resolve import spec_from_checkpoint
+
+    if hasattr(value, "hub_id") and hasattr(value, "seed"):       # one catalog Checkpoint
+        value = [value]
+    if not isinstance(value, (dict, list, str)) and hasattr(value, "__iter__"):   # a Family
+        value = list(value)
+    if isinstance(value, list) and value and all(hasattr(v, "hub_id") and hasattr(v, "seed")
+                                                 for v in value):
+        return [spec_from_checkpoint(v) for v in value]
     if isinstance(value, dict):
         if "root" in value:
             return _local_family(value, base)
@@ -383,13 +392,16 @@ def _checkpoints(value, base: Path) -> list[dict]:
 
 # ---------------------------------------------------------------------------- tasks
 def _tasks(value, base: Path) -> list[dict]:
-    if isinstance(value, (str, dict)):
+    if isinstance(value, (str, dict)) or (hasattr(value, "load") and hasattr(value, "name")):
         value = [value]
     if not isinstance(value, list) or not value:
         raise _err("tasks", "must be a non-empty list of task names or task tables", value)
     out = []
     for i, item in enumerate(value):
         where = f"tasks[{i}]"
+        if not isinstance(item, (str, dict)) and hasattr(item, "load") and hasattr(item, "name"):
+            out.append({"name": str(item.name), "spec": item, "splits": {}})   # a Task object
+            continue
         if isinstance(item, str):
             item = {"name": item}
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
