@@ -45,3 +45,21 @@ def shared_data() -> Path:
 def vocab_file(shared_data) -> Path:
     """The real BERT-base uncased WordPiece vocabulary (30,522 tokens)."""
     return shared_data / "bert_vocab" / "vocab.txt"
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoint fixtures (owner: checkpoints, issue #3)
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def tiny_family(tmp_path_factory, vocab_file):
+    """A Family of tiny random BertForPreTraining checkpoints: seeds 0-2 x steps 0 and 2000.
+
+    Local folders in the hub layout (``ROOT/tiny/multiberts-seed_{s}-step_{k}k/``) with the real
+    bert-base-uncased vocabulary; 2 layers, hidden size 32; family name ``tiny``; steps in
+    thousands. Load members with ``multiberts_stats.checkpoints.load_encoder`` /
+    ``load_masked_lm`` / ``load_classifier``. Built once per session (< 1 s after imports).
+    """
+    from multiberts_stats.testing import make_tiny_family
+
+    root = tmp_path_factory.mktemp("tiny_family")
+    return make_tiny_family(root, vocab_file, seeds=(0, 1, 2), steps=(0, 2000))

@@ -1,0 +1,187 @@
+"""The vectorised Multi-Bootstrap engine.
+
+A *side* is one procedure: runs grouped by pretraining seed, every run scored on the same
+examples. A replicate draws seeds (per side, or one draw shared by a paired design) and units
+(examples or clusters, one draw shared by both sides), scores every run on the drawn units,
+averages runs inside a seed and then the drawn seeds (a seed drawn twice counts twice).
+
+Decomposable metrics: ``counts (batch, n_units) @ X (n_units, n_runs * k)`` gives every run's
+sufficient statistics for a whole batch of replicates in one matrix product. Other metrics take
+the general path, which calls the metric on the drawn examples of every run of every replicate
+with identical draws and identical averaging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ._validation import draw_indices
+from .vecmetrics import VecMetric
+
+__all__ = ["Units", "Side", "counts_from_draws", "default_batch"]
+
+
+@dataclass
+class Units:
+    """Resampling units: examples (``index is None``) or clusters of examples."""
+
+    n_examples: int
+    index: np.ndarray | None = None  # (n_examples,) unit of each example, or None
+    labels: np.ndarray | None = None  # (n_units,) cluster labels
+    _members: list | None = field(default=None, repr=False)
+
+    @property
+    def n_units(self) -> int:
+        return self.n_examples if self.index is None else int(self.index.max()) + 1
+
+    @property
+    def sizes(self) -> np.ndarray:
+        if self.index is None:
+            return np.ones(self.n_examples)
+        return np.bincount(self.index, minlength=self.n_units).astype(float)
+
+    def members(self) -> list:
+        if self._members is None:
+            order = np.argsort(self.index, kind="stable")
+            bounds = np.r_[0, np.cumsum(np.bincount(self.index, minlength=self.n_units))]
+            self._members = [order[bounds[u]:bounds[u + 1]] for u in range(self.n_units)]
+        return self._members
+
+    def expand(self, unit_draw: np.ndarray) -> np.ndarray:
+        """Example indices of a unit draw (every example of a drawn cluster, with multiplicity)."""
+        if self.index is None:
+            return unit_draw
+        m = self.members()
+        return np.concatenate([m[u] for u in unit_draw])
+
+
+@dataclass
+class Side:
+    """One procedure's runs in a form the engine multiplies.
+
+    ``seeds`` are the seed labels (sorted); ``run_seed[i]`` is the position in ``seeds`` of run i.
+    Decomposable metrics fill ``X``; the general path keeps ``fn``, ``y_true`` and ``preds``.
+    """
+
+    name: str
+    seeds: list
+    run_seed: np.ndarray
+    metric: VecMetric | None = None
+    X: np.ndarray | None = None  # (n_units, n_runs * k)
+    k: int = 0
+    fn: Callable | None = None
+    y_true: np.ndarray | None = None
+    preds: np.ndarray | None = None
+    run_labels: list | None = None
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.run_seed)
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def seed_rows(self) -> list[np.ndarray]:
+        return [np.flatnonzero(self.run_seed == s) for s in range(self.n_seeds)]
+
+    @property
+    def M(self) -> np.ndarray:
+        """(n_runs, n_seeds) matrix averaging the runs of each seed."""
+        M = np.zeros((self.n_runs, self.n_seeds))
+        M[np.arange(self.n_runs), self.run_seed] = 1.0
+        return M / M.sum(axis=0, keepdims=True)
+
+    @classmethod
+    def build(cls, name, seeds, run_seed, units: Units, *, metric: VecMetric | None = None,
+              ex: dict | None = None, run: dict | None = None, fn: Callable | None = None,
+              y_true=None, preds=None, run_labels=None) -> "Side":
+        run_seed = np.asarray(run_seed, dtype=np.int64)
+        if metric is not None:
+            S = metric.unit_stats(ex, run, units.index, units.n_units)  # (n_units, n_runs, k)
+            k = S.shape[-1]
+            X = np.ascontiguousarray(S.reshape(S.shape[0], -1), dtype=float)
+            side = cls(name, list(seeds), run_seed, metric=metric, X=X, k=k, run_labels=run_labels)
+            side._n_full = float(units.sizes.sum())
+            # Integer statistics whose replicate sums stay below 2**24 are summed exactly in
+            # float32 (every partial sum is an integer float32 represents exactly): same numbers,
+            # half the memory traffic of float64.
+            if X.size and np.all(X >= 0) and np.all(X == np.round(X)) and \
+                    float(X.max(initial=0.0)) * units.n_units < 2 ** 24:
+                side.X32 = X.astype(np.float32)
+            return side
+        return cls(name, list(seeds), run_seed, fn=fn, y_true=np.asarray(y_true),
+                   preds=np.asarray(preds), run_labels=run_labels)
+
+    def run_scores(self, counts: np.ndarray | None, n: np.ndarray | None,
+                   example_draws: list | None = None) -> np.ndarray:
+        """Every run's metric on every replicate of a batch: ``(batch, n_runs)``.
+
+        ``counts`` (batch, n_units) resampling counts (None: the full data, one row);
+        ``example_draws`` (general path) the drawn example indices of each replicate.
+        """
+        if self.metric is not None:
+            if counts is None:
+                T = self.X.sum(axis=0, keepdims=True)
+                n = np.array([float(self._n_full)])
+            elif self.X32 is not None and counts.dtype == np.float32:
+                T = (counts @ self.X32).astype(float)
+            else:
+                T = counts.astype(float, copy=False) @ self.X
+            return self.metric.finish(T.reshape(T.shape[0], self.n_runs, self.k), n)
+        if example_draws is None:
+            return np.array([[float(self.fn(self.y_true, self.preds[i])) for i in range(self.n_runs)]])
+        out = np.empty((len(example_draws), self.n_runs))
+        for b, jj in enumerate(example_draws):
+            yt = self.y_true[jj]
+            for i in range(self.n_runs):
+                out[b, i] = self.fn(yt, self.preds[i, jj])
+        return out
+
+    _n_full: float = 0.0
+    X32: np.ndarray | None = None
+
+
+def counts_from_draws(draws: np.ndarray, n_units: int, dtype=float) -> np.ndarray:
+    """(batch, m) unit indices -> (batch, n_units) counts (exact integers in ``dtype``)."""
+    b = draws.shape[0]
+    flat = (draws + (np.arange(b, dtype=np.int64) * n_units)[:, None]).ravel()
+    return np.bincount(flat, minlength=b * n_units).reshape(b, n_units).astype(dtype)
+
+
+def counts_dtype(sides) -> type:
+    """float32 when every side sums exactly in float32, else float64."""
+    return np.float32 if all(getattr(s, "X32", None) is not None for s in sides) else np.float64
+
+
+def default_batch(n_units: int, n_cols: int, nboot: int) -> int:
+    """Replicates per batch so that the count matrix and the products stay near 64 MB."""
+    per_rep = 8 * (n_units + n_cols + 1)
+    return int(max(1, min(nboot, 64_000_000 // per_rep, 2000)))
+
+
+def seed_weights(draws: np.ndarray, n_seeds: int) -> np.ndarray:
+    """(batch, n_seeds) seed draws -> (batch, n_seeds) multiplicities / n_seeds."""
+    return counts_from_draws(draws, n_seeds) / draws.shape[1]
+
+
+def draw_replicates(rng, nrep: int, seed_plan: list[tuple[str, int]], n_units: int,
+                    sample_examples: bool):
+    """Draw ``nrep`` replicates in the reference order.
+
+    For each replicate: one seed draw per entry of ``seed_plan`` (``(key, n_seeds)``, in order),
+    then, if ``sample_examples``, one unit draw. Returns ``({key: (nrep, n_seeds)}, (nrep, n_units)
+    or None)``.
+    """
+    seed_out = {key: np.empty((nrep, n), dtype=np.int64) for key, n in seed_plan}
+    unit_out = np.empty((nrep, n_units), dtype=np.int64) if sample_examples else None
+    for r in range(nrep):
+        for key, n in seed_plan:
+            seed_out[key][r] = draw_indices(rng, n, n)
+        if sample_examples:
+            unit_out[r] = draw_indices(rng, n_units, n_units)
+    return seed_out, unit_out

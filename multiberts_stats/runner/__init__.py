@@ -1,0 +1,229 @@
+"""The evaluation runner: every checkpoint x task x method x seed into a resumable Parquet store.
+
+From Python::
+
+    from multiberts_stats.runner import load_experiment, run_experiment
+    exp = load_experiment("experiment.toml")
+    summary = run_experiment(exp, executor="processes", workers=2)
+    from multiberts_stats import read_predictions
+    table = read_predictions(exp.store, method="probe")
+
+From the shell::
+
+    multiberts-stats run experiment.toml [--executor inprocess|processes|dask] [--workers N]
+                         [--scheduler ADDRESS] [--retry-failed] [--quiet]
+                         [--device cpu|cuda] [--dtype float32|bfloat16|float16]
+    multiberts-stats status STORE
+
+See :mod:`multiberts_stats.runner.experiment` for the experiment file and
+:mod:`multiberts_stats.runner.executors` for the executors (and Slurm through dask-jobqueue).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from multiberts_stats.store import Store
+
+from .executors import EXECUTORS, execute, run_job
+from .experiment import Experiment, ExperimentError, load_experiment
+from .jobs import Job
+
+__all__ = ["Experiment", "ExperimentError", "Job", "load_experiment", "run_experiment", "RunSummary",
+           "run_job", "cli_run", "cli_status"]
+
+
+@dataclass
+class RunSummary:
+    """What one call of :func:`run_experiment` did."""
+
+    store: str
+    total: int = 0
+    done: int = 0
+    skipped: int = 0
+    previously_failed: int = 0
+    failed: int = 0
+    errors: dict = field(default_factory=dict)
+    wall_time: float = 0.0
+
+    def line(self) -> str:
+        s = (f"{self.total} jobs: {self.done} run, {self.skipped} already in the store, "
+             f"{self.failed} failed")
+        if self.previously_failed:
+            s += f", {self.previously_failed} failed before (skipped; --retry-failed reruns them)"
+        return s + f" — {self.wall_time:.1f} s — store {self.store}"
+
+    def __str__(self) -> str:
+        return self.line()
+
+
+def run_experiment(exp, *, executor: str = "inprocess", workers: int | None = None,
+                   scheduler: str | None = None, retry_failed: bool = False, quiet: bool = False,
+                   device: str | None = None, dtype: str | None = None,
+                   threads: int | None = None) -> RunSummary:
+    """Run every job of an experiment that is not in its store yet.
+
+    Parameters
+    ----------
+    exp : Experiment, str, Path or dict
+        An experiment, the path of its TOML file, or its parsed dict.
+    executor : {"inprocess", "processes", "dask"}
+        Where jobs run: this process (default), a local pool of spawned processes, or Dask
+        (a ``LocalCluster`` with ``workers`` processes, or the cluster at ``scheduler``).
+    workers : int, optional
+        Number of worker processes (processes / dask); defaults to the number of cores.
+    scheduler : str, optional
+        Address of a running Dask scheduler (implies ``executor="dask"``).
+    retry_failed : bool
+        Rerun jobs recorded as failed (they are skipped otherwise).
+    quiet : bool
+        No progress bars and no summary line.
+    device, dtype : str, optional
+        Override the experiment's device (``cpu``, ``cuda``...) and precision.
+    threads : int, optional
+        Torch threads per job; default all cores in-process, cores / workers in pools.
+
+    Returns
+    -------
+    RunSummary
+        Counts of jobs run, skipped (already done), failed, and the errors.
+
+    Examples
+    --------
+    >>> # doctest: +SKIP
+    >>> summary = run_experiment("experiment.toml", executor="dask", workers=2)
+    >>> print(summary)
+    """
+    t0 = time.perf_counter()
+    if isinstance(exp, (str, Path)):
+        exp = load_experiment(exp)
+    elif isinstance(exp, dict):
+        exp = Experiment.from_dict(exp)
+    if not isinstance(exp, Experiment):
+        raise TypeError(f"The `exp` parameter of run_experiment must be an Experiment, a TOML path "
+                        f"or a dict. Got {type(exp).__name__} instead.")
+    if scheduler:
+        executor = "dask"
+    if executor not in EXECUTORS:
+        raise ValueError(f"The `executor` parameter of run_experiment must be one of {EXECUTORS}. "
+                         f"Got {executor!r} instead.")
+    jobs = exp.jobs(device=device, dtype=dtype)
+    unique: dict[str, Job] = {}
+    for j in jobs:
+        unique.setdefault(j.key, j)
+    store = Store(exp.store)
+    store.register_jobs(exp.name, {k: j.describe() for k, j in unique.items()})
+    done = store.done_keys()
+    failed_before = store.failed()
+    summary = RunSummary(store=str(store.path), total=len(unique))
+    todo = []
+    for k, j in unique.items():
+        if k in done:
+            summary.skipped += 1
+        elif k in failed_before and not retry_failed:
+            summary.previously_failed += 1
+        else:
+            todo.append(j)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(todo), desc=f"run {exp.name}", unit="job", disable=quiet, file=sys.stderr)
+    pending = todo
+    try:
+        while pending:
+            busy = []
+            for res in execute(pending, executor=executor, workers=workers, scheduler=scheduler,
+                               threads=threads, quiet=quiet):
+                st = res["status"]
+                if st == "busy":
+                    busy.append(res["key"])
+                    continue
+                if st == "done":
+                    summary.done += 1
+                elif st == "skipped":
+                    summary.skipped += 1
+                else:
+                    summary.failed += 1
+                    summary.errors[res["key"]] = res["error"]
+                bar.update(1)
+                if st == "failed" and not quiet:
+                    bar.write(f"job failed: {unique[res['key']].label()}: {res['error']}", file=sys.stderr)
+            if not busy:
+                break
+            # jobs another runner is running: wait for it to finish (or die), then take what is left
+            while set(busy) & set(store.running()):
+                time.sleep(0.5)
+            failed_now = store.failed()
+            pending = []
+            for k in busy:
+                if store.has(k):
+                    summary.skipped += 1
+                    bar.update(1)
+                elif k in failed_now:
+                    summary.failed += 1
+                    summary.errors[k] = failed_now[k].get("error")
+                    bar.update(1)
+                else:
+                    pending.append(unique[k])
+    finally:
+        bar.close()
+    summary.wall_time = time.perf_counter() - t0
+    if not quiet:
+        print(f"multiberts-stats run {exp.name}: {summary.line()}", file=sys.stderr)
+    return summary
+
+
+def cli_run(argv: list[str]) -> int:
+    """``multiberts-stats run EXPERIMENT.toml [options]``."""
+    p = argparse.ArgumentParser(prog="multiberts-stats run",
+                                description="Run an experiment described in a TOML file into its store.")
+    p.add_argument("experiment", help="the experiment TOML file")
+    p.add_argument("--executor", choices=EXECUTORS, default="inprocess")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (processes / dask)")
+    p.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
+    p.add_argument("--retry-failed", action="store_true", help="rerun jobs recorded as failed")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (overrides the file)")
+    p.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch threads per job")
+    a = p.parse_args(argv)
+    try:
+        summary = run_experiment(a.experiment, executor=a.executor, workers=a.workers,
+                                 scheduler=a.scheduler, retry_failed=a.retry_failed, quiet=a.quiet,
+                                 device=a.device, dtype=a.dtype, threads=a.threads)
+    except (ExperimentError, FileNotFoundError) as e:
+        print(f"multiberts-stats run: {e}", file=sys.stderr)
+        return 2
+    if a.quiet:
+        print(summary.line())
+    return 1 if summary.failed else 0
+
+
+def cli_status(argv: list[str]) -> int:
+    """``multiberts-stats status STORE``: done / pending / running / failed jobs."""
+    p = argparse.ArgumentParser(prog="multiberts-stats status",
+                                description="Show done, pending, running and failed jobs of a store.")
+    p.add_argument("store", help="the store folder (or an experiment TOML file)")
+    p.add_argument("--errors", type=int, default=20, help="show at most this many failures")
+    a = p.parse_args(argv)
+    path = Path(a.store)
+    if path.suffix == ".toml" and path.is_file():
+        path = Path(load_experiment(path).store)
+    if not path.is_dir():
+        print(f"multiberts-stats status: the store folder {str(path)!r} does not exist.", file=sys.stderr)
+        return 2
+    st = Store(path, create=False).status()
+    jobs = st["jobs"]
+    print(f"store {path}")
+    print(f"  done     {len(st['done'])}")
+    print(f"  pending  {len(st['pending'])}")
+    print(f"  running  {len(st['running'])}")
+    print(f"  failed   {len(st['failed'])}")
+    for k in sorted(st["failed"])[: a.errors]:
+        d = jobs.get(k, {})
+        what = " ".join(str(d.get(x)) for x in ("method", "task", "checkpoint") if d.get(x) is not None)
+        print(f"    {k}  {what}: {st['errors'][k]}")
+    return 0

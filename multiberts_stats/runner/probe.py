@@ -1,0 +1,184 @@
+"""Probing frozen layers: one forward pass per checkpoint x task x split, a probe per layer.
+
+Features of every layer come from :func:`~multiberts_stats.runner.features.extract_features`
+and are cached on disk (``STORE/_features``) per checkpoint x task x split x pooling x
+precision, so further probes (other seeds, other regularisation grids) reuse them.  Each layer
+gets a scikit-learn logistic regression on standardised features (ridge regression for
+regression tasks) whose regularisation is chosen by cross-validation on the training data only;
+the probe seed fixes the folds.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+from .features import cache_key, cached_features, extract_features, extract_word_features
+from .resolve import checkpoint_identity, load_model, resolve_task
+
+__all__ = ["fit_probe", "run_probe", "subsample", "PROBE_DEFAULTS"]
+
+PROBE_DEFAULTS = {"layers": None, "pooling": "mean", "C": [0.001, 0.01, 0.1, 1.0], "folds": 3,
+                  "max_train": 4000, "max_eval": None, "batch_size": 32, "max_length": 128,
+                  "max_iter": 1000}
+
+
+def subsample(df: pd.DataFrame, n: int | None, seed: int = 0) -> pd.DataFrame:
+    """At most ``n`` rows, drawn without replacement by a fixed seed (order of the file kept)."""
+    if n is None or len(df) <= n:
+        return df
+    idx = np.sort(np.random.default_rng(seed).choice(len(df), size=int(n), replace=False))
+    return df.iloc[idx].reset_index(drop=True)
+
+
+def fit_probe(X_train, y_train, X_eval, *, C=(0.001, 0.01, 0.1, 1.0), folds: int = 3, seed: int = 0,
+              regression: bool = False, max_iter: int = 1000):
+    """Fit one probe and predict.
+
+    Standardises with the training statistics, chooses the regularisation strength among ``C``
+    by ``folds``-fold cross-validation on the training data (stratified, shuffled with
+    ``seed``), refits on all training data.
+
+    Returns
+    -------
+    prediction : ndarray (n_eval,)
+    score : ndarray (n_eval,) — probability of class 1 for binary tasks, the value for
+        regression, NaN for more than two classes
+    chosen : float — the chosen C
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 5)); y = (X[:, 0] > 0).astype(float)
+    >>> pred, score, C = fit_probe(X[:150], y[:150], X[150:], seed=0)
+    >>> float((pred == y[150:]).mean()) > 0.9
+    True
+    """
+    from sklearn.linear_model import LogisticRegressionCV, RidgeCV
+    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
+
+    X_train = np.asarray(X_train, dtype=np.float64)
+    X_eval = np.asarray(X_eval, dtype=np.float64)
+    y_train = np.asarray(y_train)
+    scaler = StandardScaler().fit(X_train)
+    Xt, Xe = scaler.transform(X_train), scaler.transform(X_eval)
+    Cs = [float(c) for c in np.atleast_1d(C)]
+    if regression:
+        cv = KFold(folds, shuffle=True, random_state=seed)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            model = RidgeCV(alphas=[1.0 / (2 * c) for c in Cs], cv=cv).fit(Xt, y_train.astype(float))
+        pred = model.predict(Xe)
+        return pred, pred.copy(), float(1.0 / (2 * model.alpha_))
+    classes = np.unique(y_train)
+    if len(classes) < 2:
+        raise ValueError(f"A probe needs at least two classes in the training labels. Got only "
+                         f"{classes.tolist()}.")
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    model = LogisticRegressionCV(Cs=Cs, cv=cv, max_iter=max_iter, random_state=seed,
+                                 scoring="accuracy")
+    import warnings
+
+    from threadpoolctl import threadpool_limits
+
+    # lbfgs on a few thousand rows is memory-bound: extra BLAS threads only add contention
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+        warnings.simplefilter("ignore")  # convergence chatter on weak layers
+        model.fit(Xt, y_train)
+    proba = model.predict_proba(Xe)
+    pred = model.classes_[proba.argmax(1)].astype(float)
+    if len(model.classes_) == 2 and 1 in set(model.classes_.tolist()):
+        score = proba[:, list(model.classes_).index(1)]
+    else:
+        score = np.full(len(Xe), np.nan)
+    return pred, score, float(np.ravel(model.C_)[0])
+
+
+def _ids_hash(ids) -> str:
+    return hashlib.sha256("\x1f".join(map(str, ids)).encode()).hexdigest()[:16]
+
+
+def base_rows(job, eval_df: pd.DataFrame, *, layer=None) -> pd.DataFrame:
+    from multiberts_stats.store import canonical_json
+
+    c = job.checkpoint
+    n = len(eval_df)
+    return pd.DataFrame({
+        "family": [str(c["family"])] * n, "checkpoint": [str(c["checkpoint"])] * n,
+        "pretrain_seed": np.full(n, int(c["pretrain_seed"]), dtype=np.int64),
+        "step": np.full(n, int(c["step"]), dtype=np.int64),
+        "task": [job.task_name] * n, "split": [job.eval_split] * n, "method": [job.method] * n,
+        "layer": pd.array([layer] * n, dtype="Int64"),
+        "finetune_seed": np.full(n, int(job.seed), dtype=np.int64),
+        "hparams": [canonical_json(job.hparams)] * n,
+        "example_id": eval_df["example_id"].astype(str).to_numpy(),
+        "label": pd.to_numeric(eval_df["label"]).astype(float).to_numpy(),
+        "prediction": np.full(n, np.nan), "score": np.full(n, np.nan),
+        "cluster": (eval_df["cluster"].astype(str).to_numpy() if "cluster" in eval_df
+                    else eval_df["example_id"].astype(str).to_numpy()),
+    })
+
+
+def run_probe(job, *, store, quiet: bool = True):
+    """Run one probe job: rows for every probed layer and provenance extras."""
+    s = {**PROBE_DEFAULTS, **job.settings}
+    task = resolve_task(job.task)
+    train_df = subsample(task.load(job.train_split), s["max_train"], seed=0)
+    eval_df = subsample(task.load(job.eval_split), s["max_eval"], seed=0)
+    state = {"model": None}
+
+    def model():
+        if state["model"] is None:
+            state["model"] = load_model(job.checkpoint, "encoder", device=job.device, dtype=job.dtype)
+        return state["model"]
+
+    def feats(df, split):
+        key = cache_key(ckpt=checkpoint_identity(job.checkpoint), task=job.task_name,
+                        spec=repr(job.task), split=split, ids=_ids_hash(df["example_id"]),
+                        pooling=s["pooling"], max_length=s["max_length"], dtype=job.dtype,
+                        level=task.level, text=task.text_columns)
+        if task.level == "token":
+            raise NotImplementedError("token-level probing goes through run_token_probe")
+
+        def compute():
+            m, tok = model()
+            cols = task.text_columns
+            return extract_features(m, tok, df[cols[0]].tolist(),
+                                    df[cols[1]].tolist() if len(cols) > 1 else None,
+                                    pooling=s["pooling"], batch_size=s["batch_size"],
+                                    max_length=s["max_length"], device=job.device, dtype=job.dtype,
+                                    quiet=quiet, desc=f"features {split}")
+        return cached_features(store.features_dir, key, compute)
+
+    try:
+        Ftr, hit_tr = feats(train_df, job.train_split)
+        Fev, hit_ev = feats(eval_df, job.eval_split)
+    finally:
+        state["model"] = None
+        gc.collect()
+    n_layers = Ftr.shape[0]
+    layers = range(n_layers) if s["layers"] in (None, "all") else s["layers"]
+    bad = [x for x in layers if not 0 <= int(x) < n_layers]
+    if bad:
+        raise ValueError(f"The `layers` setting of the probe must hold layers in 0..{n_layers - 1} "
+                         f"for {job.checkpoint['checkpoint']}. Got {bad} instead.")
+    regression = task.num_labels == 1
+    frames, chosen = [], {}
+    from tqdm.auto import tqdm
+
+    for layer in tqdm(list(layers), desc="probe layers", disable=quiet, leave=False):
+        pred, score, C = fit_probe(Ftr[int(layer)], train_df["label"].to_numpy(), Fev[int(layer)],
+                                   C=s["C"], folds=s["folds"], seed=job.seed, regression=regression,
+                                   max_iter=s["max_iter"])
+        rows = base_rows(job, eval_df, layer=int(layer))
+        rows["prediction"] = pred
+        rows["score"] = score
+        frames.append(rows)
+        chosen[int(layer)] = C
+    return pd.concat(frames, ignore_index=True), {"chosen_C": chosen, "n_train": len(train_df),
+                                                  "features_cached": bool(hit_tr and hit_ev)}

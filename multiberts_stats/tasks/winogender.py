@@ -1,0 +1,509 @@
+"""Winogender schemas (Rudinger et al., 2018): loading, and zero-shot scoring with a masked LM.
+
+Data: ``all_sentences.tsv`` (sentid, sentence), ``templates.tsv`` and ``occupations-stats.tsv``
+from ``<root>/winogender/`` (``<root>`` = ``data_dir`` or ``$MULTIBERTS_STATS_DATA``; ``data_dir``
+may also be the winogender folder itself), or downloaded from the authors' repository
+(rudinger/winogender-schemas) when online.
+
+One row per sentence (720): ``example_id`` = the sentid (``technician.customer.1.male.txt``),
+``sentence``, ``label`` = ``answer`` (0 = the pronoun refers to the occupation, 1 = to the other
+participant), ``cluster`` = ``occupation``, ``participant`` (the word used: ``customer`` or
+``someone``), ``other_participant`` (the template's participant), ``someone`` (bool),
+``gender`` (female / male / neutral), ``gender_tag`` (FEMININE / MASCULINE / NEUTRAL),
+``pronoun``, ``pronoun_case`` (NOM / ACC / POSS), ``pronoun_start`` / ``pronoun_end`` (character
+span in ``sentence``), ``template_id`` (``occupation.answer``), ``template``, ``bls_pct_female``,
+``bergsma_pct_female``, ``bls_year``.
+
+Scoring (:func:`score_winogender`; torch is imported inside): each sentence's pronoun is resolved
+by comparing masked-LM pseudo-log-likelihoods (Salazar et al., 2020) of two rewritten sentences,
+one naming the occupation and one naming the participant, and the pronoun slot is also masked to
+read the probabilities of the female / male / neutral pronouns of its case.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .base import DataNotFoundError, Task, TaskError, _first_existing, data_roots, hub_allowed
+from .readers import read_tsv
+
+__all__ = ["WinogenderTask", "PRONOUNS", "score_winogender", "rewrite_sentence",
+           "pseudo_log_likelihood", "pronoun_probabilities", "WINOGENDER"]
+
+FILES = ("all_sentences.tsv", "templates.tsv", "occupations-stats.tsv")
+REMOTE = "https://raw.githubusercontent.com/rudinger/winogender-schemas/master/data/"
+CACHE_ENV = "MULTIBERTS_STATS_CACHE"
+
+# case -> gender -> pronoun
+PRONOUNS = {
+    "NOM": {"female": "she", "male": "he", "neutral": "they"},
+    "ACC": {"female": "her", "male": "him", "neutral": "them"},
+    "POSS": {"female": "her", "male": "his", "neutral": "their"},
+}
+GENDER_TAGS = {"female": "FEMININE", "male": "MASCULINE", "neutral": "NEUTRAL"}
+_SLOT = re.compile(r"\$(NOM|ACC|POSS)_PRONOUN")
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get(CACHE_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "multiberts_stats")
+    return Path(base) / "winogender"
+
+
+@dataclass
+class WinogenderTask(Task):
+    """The Winogender task (see the module docstring for the columns)."""
+
+    def _folder(self, data_dir) -> tuple[Path | None, list[Path]]:
+        roots = data_roots(data_dir)
+        path, looked = _first_existing(roots, ["winogender/all_sentences.tsv", "all_sentences.tsv"])
+        return (path.parent if path is not None else None), looked
+
+    def data_source(self, data_dir=None) -> str:
+        folder, _ = self._folder(data_dir if data_dir is not None else self.data_dir)
+        if folder is not None:
+            return str(folder)
+        if (_cache_dir() / FILES[0]).is_file():
+            return str(_cache_dir())
+        return (f"download {REMOTE}" if hub_allowed()
+                else "offline: set $MULTIBERTS_STATS_DATA or data_dir")
+
+    def _load(self, split, data_dir):
+        folder, looked = self._folder(data_dir)
+        if folder is None:
+            folder = _download(looked)
+        return load_winogender_files(folder)
+
+
+def _download(looked) -> Path:
+    cache = _cache_dir()
+    if all((cache / f).is_file() for f in FILES):
+        return cache
+    where = "; ".join(str(p) for p in looked) if looked else \
+        "no local folder (pass data_dir= or set $MULTIBERTS_STATS_DATA)"
+    if not hub_allowed():
+        raise DataNotFoundError(
+            f"No Winogender data: looked for all_sentences.tsv at {where} and in the cache {cache}; "
+            "downloads are switched off (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE). Point data_dir or "
+            "$MULTIBERTS_STATS_DATA at a folder holding winogender/{" + ",".join(FILES) + "}.")
+    cache.mkdir(parents=True, exist_ok=True)
+    for f in FILES:
+        try:
+            with urllib.request.urlopen(REMOTE + f, timeout=30) as r:
+                data = r.read()
+        except Exception as e:  # noqa: BLE001
+            raise DataNotFoundError(f"No Winogender data: looked at {where}; downloading {REMOTE + f} "
+                                    f"failed: {type(e).__name__}: {e}") from e
+        tmp = cache / (f + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(cache / f)
+    return cache
+
+
+def _locate_pronoun(sentence: str, template: str, pronoun: str, sentid: str) -> tuple[int, int]:
+    """Character span of the template's pronoun slot in the instantiated sentence."""
+    m = _SLOT.search(template)
+    prefix = template[: m.start()]
+    # the pronoun word may occur before the slot only in the template's literal text
+    k = len(re.findall(rf"\b{re.escape(pronoun)}\b", prefix, flags=re.IGNORECASE))
+    hits = [h for h in re.finditer(rf"\b{re.escape(pronoun)}\b", sentence, flags=re.IGNORECASE)]
+    if len(hits) <= k:
+        raise TaskError(f"Winogender sentence {sentid!r}: the pronoun {pronoun!r} of its template "
+                        f"({template!r}) is not in the sentence {sentence!r}.")
+    return hits[k].start(), hits[k].end()
+
+
+def load_winogender_files(folder) -> pd.DataFrame:
+    """Read and join the three Winogender files of ``folder`` (see the module docstring)."""
+    folder = Path(folder)
+    sents = read_tsv(folder / "all_sentences.tsv")
+    templ = read_tsv(folder / "templates.tsv")
+    stats = read_tsv(folder / "occupations-stats.tsv")
+    for df, path, cols in [(sents, "all_sentences.tsv", ["sentid", "sentence"]),
+                           (templ, "templates.tsv", ["occupation(0)", "other-participant(1)", "answer", "sentence"]),
+                           (stats, "occupations-stats.tsv", ["occupation", "bls_pct_female"])]:
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise TaskError(f"The Winogender file {folder / path} lacks the column(s) {missing}; the "
+                            f"columns found are {[c for c in df.columns if c != '_line']}.")
+        if len(df) == 0:
+            raise TaskError(f"The Winogender file {folder / path} has no rows.")
+    stats = stats.copy()
+    stats["occupation"] = stats["occupation"].str.strip()
+    dup = stats["occupation"][stats["occupation"].duplicated()]
+    if len(dup):
+        raise TaskError(f"{folder / 'occupations-stats.tsv'}: occupation(s) listed twice: {sorted(set(dup))}.")
+    bls = dict(zip(stats["occupation"], pd.to_numeric(stats["bls_pct_female"], errors="coerce")))
+    bad = [o for o, v in bls.items() if not np.isfinite(v)]
+    if bad:
+        raise TaskError(f"{folder / 'occupations-stats.tsv'}: bls_pct_female is not a number for {bad}.")
+    berg = dict(zip(stats["occupation"], pd.to_numeric(stats.get("bergsma_pct_female", np.nan), errors="coerce")))
+    year = dict(zip(stats["occupation"], stats.get("bls_year", "")))
+    templates = {}
+    for occ, part, ans, text, ln in templ[["occupation(0)", "other-participant(1)", "answer", "sentence", "_line"]].itertuples(index=False):
+        if not _SLOT.search(text):
+            raise TaskError(f"{folder / 'templates.tsv'}: line {ln}: no $NOM/ACC/POSS_PRONOUN slot in {text!r}.")
+        templates[(occ.strip(), ans.strip())] = (part.strip(), text)
+    rows = []
+    for sentid, sentence, ln in sents[["sentid", "sentence", "_line"]].itertuples(index=False):
+        parts = sentid.split(".")
+        if len(parts) != 5 or parts[4] != "txt" or parts[2] not in ("0", "1") or parts[3] not in GENDER_TAGS:
+            raise TaskError(f"{folder / 'all_sentences.tsv'}: line {ln}: the sentid {sentid!r} is not "
+                            "of the form occupation.participant.answer.gender.txt with answer 0/1 and "
+                            "gender female/male/neutral.")
+        occ, part, ans, gender = parts[:4]
+        if occ not in bls:
+            raise TaskError(f"The Winogender occupation {occ!r} (line {ln} of "
+                            f"{folder / 'all_sentences.tsv'}) is missing from the statistics file "
+                            f"{folder / 'occupations-stats.tsv'}, which lists {len(bls)} occupations.")
+        if (occ, ans) not in templates:
+            raise TaskError(f"{folder / 'all_sentences.tsv'}: line {ln}: no template for occupation "
+                            f"{occ!r} with answer {ans} in {folder / 'templates.tsv'}.")
+        other, template = templates[(occ, ans)]
+        case = _SLOT.search(template).group(1)
+        pronoun = PRONOUNS[case][gender]
+        start, end = _locate_pronoun(sentence, template, pronoun, sentid)
+        rows.append({
+            "example_id": sentid, "sentence": sentence, "label": int(ans),
+            "occupation": occ, "participant": part, "other_participant": other,
+            "someone": part == "someone", "answer": int(ans), "gender": gender,
+            "gender_tag": GENDER_TAGS[gender], "pronoun": sentence[start:end],
+            "pronoun_case": case, "pronoun_start": start, "pronoun_end": end,
+            "template_id": f"{occ}.{ans}", "template": template,
+            "bls_pct_female": float(bls[occ]), "bergsma_pct_female": float(berg[occ]),
+            "bls_year": year[occ], "_line": ln,
+        })
+    df = pd.DataFrame(rows)
+    df.attrs["source"] = str(folder / "all_sentences.tsv")
+    return df
+
+
+WINOGENDER = WinogenderTask(
+    name="winogender", kind="winogender", text_fields=("sentence",),
+    label_space=["occupation", "participant"],
+    metrics=("accuracy", "winogender_bias_r", "winogender_bias_slope"), unit="occupation",
+    splits=("test",), default_split="test", aliases=("winogender_schemas", "wino"),
+    extra_columns=("occupation", "participant", "someone", "gender", "bls_pct_female",
+                   "template_id", "pronoun_case"),
+    description="Winogender schemas: zero-shot coreference & gender bias vs BLS % women")
+
+
+# ---------------------------------------------------------------------------- scoring
+def _referent(row, which: str) -> str:
+    if which == "occupation":
+        return f"the {row['occupation']}"
+    return "someone" if row["participant"] == "someone" else f"the {row['participant']}"
+
+
+def rewrite_sentence(row, which: str, method: str = "substitution") -> str:
+    """The sentence with its pronoun resolved to ``which`` (``"occupation"`` or ``"participant"``).
+
+    ``method="substitution"`` replaces the pronoun by the referent ("he" -> "the technician",
+    "his" -> "the technician's"); the result no longer holds the pronoun, so male and female
+    sentences give the same text and the same prediction. ``method="apposition"`` keeps the
+    pronoun and names the referent beside it ("he, the technician," / "his (the technician's)"),
+    so the model's gender associations can change the resolution.
+
+    Examples
+    --------
+    >>> row = {"sentence": "The technician told someone that he could pay with cash.",
+    ...        "pronoun_start": 33, "pronoun_end": 35, "pronoun_case": "NOM",
+    ...        "occupation": "technician", "participant": "someone"}
+    >>> rewrite_sentence(row, "participant")
+    'The technician told someone that someone could pay with cash.'
+    >>> rewrite_sentence(row, "occupation", method="apposition")
+    'The technician told someone that he, the technician, could pay with cash.'
+    """
+    if which not in ("occupation", "participant"):
+        raise ValueError(f"The `which` parameter must be 'occupation' or 'participant'. Got {which!r}.")
+    s, a, b = row["sentence"], int(row["pronoun_start"]), int(row["pronoun_end"])
+    ref = _referent(row, which)
+    pron = s[a:b]
+    poss = row["pronoun_case"] == "POSS"
+    if method == "substitution":
+        new = ref + "'s" if poss else ref
+    elif method == "apposition":
+        new = f"{pron} ({ref}'s)" if poss else f"{pron}, {ref},"
+    else:
+        raise ValueError(f"The `method` parameter must be 'substitution' or 'apposition'. Got {method!r}.")
+    if a == 0:
+        new = new[0].upper() + new[1:]
+    return s[:a] + new + s[b:]
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def pseudo_log_likelihood(model, tokenizer, sentences, *, batch_size: int = 64,
+                          max_length: int | None = None, progress: bool = False,
+                          device=None, amp: str | None = None) -> np.ndarray:
+    """Masked-LM pseudo-log-likelihood of each sentence (Salazar et al., 2020).
+
+    Each token (not [CLS]/[SEP]) is masked in turn and the log-probability of the original token
+    at that position is summed. All masked copies of all (distinct) sentences are sorted by
+    length and run in batches with dynamic padding under ``torch.inference_mode``; only the
+    masked positions go through the output layer.
+
+    ``amp="bf16"`` (or ``"fp16"``) runs the encoder under ``torch.autocast`` (meant for GPUs;
+    log-probabilities are still taken in float32). On the 2-core CPU of the benchmarks it was
+    8x *slower* than float32 for a 4-layer model, so the default is None.
+
+    Returns
+    -------
+    ndarray, shape (n_sentences,)
+
+    Examples
+    --------
+    >>> pseudo_log_likelihood(model, tokenizer, ["the nurse said she was tired."])  # doctest: +SKIP
+    array([-23.4])
+    """
+    torch = _torch()
+    sentences = list(sentences)
+    uniq = list(dict.fromkeys(sentences))
+    enc = tokenizer(uniq, add_special_tokens=True, truncation=max_length is not None,
+                    max_length=max_length)["input_ids"]
+    special = set(tokenizer.all_special_ids)
+    jobs = []  # (sentence index, position)
+    for si, ids in enumerate(enc):
+        for pos, tok in enumerate(ids):
+            if tok not in special:
+                jobs.append((si, pos))
+    jobs.sort(key=lambda j: len(enc[j[0]]))
+    scores = np.zeros(len(uniq))
+    logp = _masked_logprobs(model, tokenizer, [(enc[si], [pos]) for si, pos in jobs],
+                            batch_size=batch_size, progress=progress, device=device,
+                            desc="pseudo-log-likelihood", amp=amp)
+    for (si, pos), lp in zip(jobs, logp):
+        scores[si] += float(lp[0, enc[si][pos]])
+    index = {s: i for i, s in enumerate(uniq)}
+    return np.array([scores[index[s]] for s in sentences])
+
+
+def _masked_logprobs(model, tokenizer, items, *, batch_size, progress, device, desc,
+                     target_ids=None, amp=None):
+    """For each (ids, mask_positions): mask those positions, return log-softmax rows there.
+
+    With ``target_ids`` only those vocabulary columns are returned. Items must be sorted by
+    length by the caller for efficient padding (any order is correct).
+    """
+    torch = _torch()
+    from tqdm.auto import tqdm
+
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"The `batch_size` parameter must be a positive integer. Got {batch_size!r} instead.")
+    if amp not in (None, "bf16", "fp16"):
+        raise ValueError(f"The `amp` parameter must be None, 'bf16' or 'fp16'. Got {amp!r} instead.")
+    mask_id = tokenizer.mask_token_id
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    if device is None:
+        device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out = []
+    bar = tqdm(total=len(items), desc=desc, disable=not progress, leave=False)
+    import contextlib
+
+    dev_type = torch.device(device).type
+    cast = (torch.autocast(dev_type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+            if amp else contextlib.nullcontext())
+    try:
+        with torch.inference_mode(), cast:
+            for b0 in range(0, len(items), batch_size):
+                chunk = items[b0:b0 + batch_size]
+                L = max(len(ids) for ids, _ in chunk)
+                inp = torch.full((len(chunk), L), pad_id, dtype=torch.long)
+                att = torch.zeros((len(chunk), L), dtype=torch.long)
+                rows, cols = [], []
+                for r, (ids, positions) in enumerate(chunk):
+                    inp[r, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+                    att[r, : len(ids)] = 1
+                    for p in positions:
+                        inp[r, p] = mask_id
+                        rows.append(r)
+                        cols.append(p)
+                inp, att = inp.to(device), att.to(device)
+                hidden = _encoder_hidden(model, inp, att)
+                sel = hidden[torch.tensor(rows, device=device), torch.tensor(cols, device=device)]
+                logits = _mlm_head(model, sel).float()
+                lp = torch.log_softmax(logits, dim=-1)
+                if target_ids is not None:
+                    lp = lp[:, torch.tensor(target_ids, device=device)]
+                lp = lp.cpu().numpy()
+                k = 0
+                for ids, positions in chunk:
+                    out.append(lp[k:k + len(positions)])
+                    k += len(positions)
+                bar.update(len(chunk))
+    finally:
+        bar.close()
+        if was_training:
+            model.train()
+    return out
+
+
+def _encoder_hidden(model, input_ids, attention_mask):
+    """Last hidden states of a masked LM's encoder (without running the LM head on every position)."""
+    base = getattr(model, "base_model", None)
+    if base is not None and base is not model:
+        return base(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    return model(input_ids=input_ids, attention_mask=attention_mask,
+                 output_hidden_states=True).hidden_states[-1]
+
+
+def _mlm_head(model, hidden):
+    """Apply the masked-LM head to selected hidden states (B, H) -> logits (B, V)."""
+    head = getattr(model, "cls", None)  # BertForMaskedLM / BertForPreTraining
+    if head is not None:
+        pred = getattr(head, "predictions", None)
+        if pred is not None:
+            return pred(hidden)
+    out = model.get_output_embeddings()
+    for name in ("lm_head",):  # RoBERTa-style heads include the transform
+        h = getattr(model, name, None)
+        if h is not None:
+            return h(hidden)
+    if out is None:
+        raise TypeError(f"{type(model).__name__} has no masked-LM head; load the checkpoint with "
+                        "AutoModelForMaskedLM (or BertForPreTraining).")
+    return out(hidden)
+
+
+def pronoun_probabilities(model, tokenizer, examples, *, batch_size: int = 64, progress=False,
+                          device=None, amp: str | None = None) -> pd.DataFrame:
+    """Mask the pronoun slot and read P(female), P(male), P(neutral) pronoun of the slot's case.
+
+    ``examples`` is a Winogender frame (``sentence``, ``pronoun_start``, ``pronoun_end``,
+    ``pronoun_case``). Each pronoun must be a single token of the vocabulary. Probabilities are
+    over the whole vocabulary (they need not sum to 1); for POSS, female is "her".
+
+    Returns
+    -------
+    DataFrame with ``example_id``, ``p_female``, ``p_male``, ``p_neutral``.
+    """
+    ex = pd.DataFrame(examples)
+    vocab = tokenizer.get_vocab()
+    items, keys = [], []
+    cache = {}
+    for row in ex.itertuples(index=False):
+        masked = row.sentence[: row.pronoun_start] + tokenizer.mask_token + row.sentence[row.pronoun_end:]
+        ids = tokenizer(masked, add_special_tokens=True)["input_ids"]
+        positions = [i for i, t in enumerate(ids) if t == tokenizer.mask_token_id]
+        if len(positions) != 1:
+            raise TaskError(f"Winogender sentence {row.example_id!r}: expected one mask, found "
+                            f"{len(positions)} in {masked!r}.")
+        items.append((ids, positions))
+        keys.append(row.pronoun_case)
+    targets = []
+    for case in ("NOM", "ACC", "POSS"):
+        for g in ("female", "male", "neutral"):
+            w = PRONOUNS[case][g]
+            if w not in vocab:
+                raise TaskError(f"The pronoun {w!r} is not a single token of the tokenizer's vocabulary.")
+            targets.append(vocab[w])
+    order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
+    lp = _masked_logprobs(model, tokenizer, [items[i] for i in order], batch_size=batch_size,
+                          progress=progress, device=device, desc="pronoun probabilities",
+                          target_ids=targets, amp=amp)
+    probs = np.zeros((len(items), 3))
+    col = {"NOM": 0, "ACC": 3, "POSS": 6}
+    for i, row_lp in zip(order, lp):
+        c = col[keys[i]]
+        probs[i] = np.exp(row_lp[0, c:c + 3])
+    del cache
+    return pd.DataFrame({"example_id": ex["example_id"].astype(str).values, "p_female": probs[:, 0],
+                         "p_male": probs[:, 1], "p_neutral": probs[:, 2]})
+
+
+def score_winogender(model, tokenizer, examples=None, *, method: str = "apposition",
+                     batch_size: int = 64, progress: bool = True, pronouns: bool = True,
+                     device=None, amp: str | None = None, quiet: bool = False) -> pd.DataFrame:
+    """Zero-shot Winogender with a masked LM: resolve each pronoun, read pronoun preferences.
+
+    For each sentence, two rewrites (:func:`rewrite_sentence`) name the occupation or the other
+    participant as the pronoun's referent; the one with the higher masked-LM
+    pseudo-log-likelihood wins: ``prediction`` 0 = occupation, 1 = participant. ``score`` is the
+    two-way softmax probability of the participant reading,
+    ``sigmoid(pll_participant - pll_occupation)``.
+
+    Parameters
+    ----------
+    model : transformers masked LM (``BertForMaskedLM``, ``BertForPreTraining``, ...)
+    tokenizer : the matching tokenizer
+    examples : DataFrame, optional
+        Rows of ``get_task("winogender").load()`` (default: load them).
+    method : {"apposition", "substitution"}
+        ``"substitution"`` replaces the pronoun by the referent (classic Trinh & Le style): its
+        predictions cannot depend on the pronoun's gender, so the bias measure is 0 by
+        construction. ``"apposition"`` (default) keeps the pronoun beside the referent, so the
+        gender of the pronoun can move the decision.
+    batch_size : int
+        Masked copies per forward pass.
+    pronouns : bool
+        Also mask the pronoun slot and return ``p_female``, ``p_male``, ``p_neutral``.
+    device : torch device, optional
+        Default: the model's.
+    amp : {None, "bf16", "fp16"}
+        Mixed precision for the encoder (see :func:`pseudo_log_likelihood`).
+    progress, quiet : bool
+        A tqdm bar on stderr is shown when ``progress`` and not ``quiet``.
+
+    Returns
+    -------
+    DataFrame
+        ``example_id``, ``prediction``, ``score``, ``pll_occupation``, ``pll_participant``,
+        ``p_female``, ``p_male``, ``p_neutral`` (NaN when ``pronouns=False``), in the order of
+        ``examples``.
+
+    Examples
+    --------
+    >>> from multiberts_stats.tasks import get_task, score_winogender
+    >>> task = get_task("winogender"); ex = task.load()  # doctest: +SKIP
+    >>> out = score_winogender(model, tokenizer, ex)  # doctest: +SKIP
+    >>> task.evaluate(ex.merge(out[["example_id", "prediction"]], on="example_id"))  # doctest: +SKIP
+    """
+    if examples is None:
+        examples = WINOGENDER.load()
+    ex = pd.DataFrame(examples)
+    need = ["example_id", "sentence", "pronoun_start", "pronoun_end", "pronoun_case", "occupation",
+            "participant"]
+    missing = [c for c in need if c not in ex.columns]
+    if missing:
+        raise TaskError(f"The `examples` of score_winogender lack the column(s) {missing}; the "
+                        f"columns found are {list(ex.columns)}. Pass rows of get_task('winogender').load().")
+    if method not in ("apposition", "substitution"):
+        raise ValueError(f"The `method` parameter of score_winogender must be 'apposition' or "
+                         f"'substitution'. Got {method!r} instead.")
+    progress = bool(progress) and not quiet
+    rows = ex.to_dict("records")
+    occ = [rewrite_sentence(r, "occupation", method) for r in rows]
+    par = [rewrite_sentence(r, "participant", method) for r in rows]
+    pll = pseudo_log_likelihood(model, tokenizer, occ + par, batch_size=batch_size,
+                                progress=progress, device=device, amp=amp)
+    n = len(rows)
+    p_occ, p_par = pll[:n], pll[n:]
+    diff = p_par - p_occ
+    out = pd.DataFrame({
+        "example_id": ex["example_id"].astype(str).values,
+        "prediction": (diff > 0).astype(np.int64),
+        "score": 1.0 / (1.0 + np.exp(-np.clip(diff, -700, 700))),
+        "pll_occupation": p_occ, "pll_participant": p_par,
+    })
+    if pronouns:
+        pp = pronoun_probabilities(model, tokenizer, ex, batch_size=batch_size, progress=progress,
+                                   device=device, amp=amp)
+        for c in ("p_female", "p_male", "p_neutral"):
+            out[c] = pp[c].values
+    else:
+        for c in ("p_female", "p_male", "p_neutral"):
+            out[c] = np.nan
+    return out
