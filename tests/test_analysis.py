@@ -7,13 +7,6 @@ import pytest
 
 from _analysis_data import paired_tables, steps_table, tidy
 
-try:  # TEMPORARY until the real engine lands on main (issue 2)
-    import _standin_bootstrap
-
-    _standin_bootstrap.install()
-except ImportError:
-    pass
-
 from multiberts_stats import analysis as A
 from multiberts_stats.bootstrap import multiboot
 from multiberts_stats.plotting import new_axes
