@@ -62,9 +62,36 @@ _DESIGNS = (None, "paired", "unpaired", "fixed_baseline")
 # --------------------------------------------------------------------------------------------
 
 def _multiboot():
+    """The engine's ``multiboot``, silenced (no progress bar per call) when it takes ``quiet``."""
+    import functools
+    import inspect
+
     from multiberts_stats.bootstrap import multiboot
 
-    return multiboot
+    try:
+        takes_quiet = "quiet" in inspect.signature(multiboot).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        takes_quiet = False
+    return functools.partial(multiboot, quiet=True) if takes_quiet else multiboot
+
+
+def _common_examples(base, expt, func: str, mine: list) -> tuple:
+    """Restrict both sides to their shared examples (the bootstrap draws one set for both)."""
+    b_ids, e_ids = set(base["example_id"]), set(expt["example_id"])
+    shared = b_ids & e_ids
+    if not shared:
+        raise ValueError(
+            f"The `base` and `expt` tables of {func} must share examples (the bootstrap "
+            "draws one set of examples for both sides). Got no common `example_id`: base has "
+            f"{len(b_ids)} examples (e.g. {sorted(map(str, b_ids))[:3]}), expt has {len(e_ids)} "
+            f"(e.g. {sorted(map(str, e_ids))[:3]}).")
+    if len(shared) < len(b_ids) or len(shared) < len(e_ids):
+        mine.append(f"Only the {len(shared)} examples present on both sides are compared "
+                    f"({len(b_ids - shared)} base-only and {len(e_ids - shared)} expt-only "
+                    "examples left out).")
+        base = base[base["example_id"].isin(shared)]
+        expt = expt[expt["example_id"].isin(shared)]
+    return base, expt
 
 
 def _check_table(df, name: str, func: str, seed_col: str | None = None) -> pd.DataFrame:
@@ -393,6 +420,9 @@ def variance_decomposition(base, expt=None, *, design=None, metric="accuracy",
     _check_table(base, "base", func, seed_col)
     if expt is not None:
         _check_table(expt, "expt", func, seed_col)
+    mine: list[str] = []
+    if expt is not None:
+        base, expt = _common_examples(base, expt, func, mine)
     multiboot = _multiboot()
     kw = dict(design=design, metric=metric, seed_col=seed_col, cluster_col=cluster_col,
               nboot=_check_nboot(nboot, func), confidence_level=confidence_level, **kwargs)
@@ -403,7 +433,7 @@ def variance_decomposition(base, expt=None, *, design=None, metric="accuracy",
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore")  # the same warnings again, for the one-axis calls
         out = _decompose(multiboot, base, expt, kw, joint, rngs)
-    out.warnings = _dedupe(list(out.warnings) + [str(w.message) for w in caught])
+    out.warnings = _dedupe(list(out.warnings) + [str(w.message) for w in caught] + mine)
     for w in out.warnings:
         _warnings.warn(w, UserWarning, stacklevel=2)
     return out
@@ -671,13 +701,7 @@ def artifact_vs_procedure(base, expt=None, *, design=None, metric="accuracy",
                          f"(one procedure alone). Got {design!r} instead.")
     mine: list[str] = []
     if expt is not None:
-        shared_ex = set(base["example_id"]) & set(expt["example_id"])
-        if not shared_ex:
-            raise ValueError(
-                f"The `base` and `expt` tables of {func} must share examples (the bootstrap "
-                "draws one set of examples for both sides). Got no common `example_id`: base has "
-                f"{base['example_id'].nunique()} examples (e.g. {list(base['example_id'][:3])}), "
-                f"expt has {expt['example_id'].nunique()} (e.g. {list(expt['example_id'][:3])}).")
+        base, expt = _common_examples(base, expt, func, mine)
         common_seeds = sorted(set(_seed_values(base, seed_col)) & set(_seed_values(expt, seed_col)))
         if design is None:
             design = "paired" if common_seeds else "unpaired"
@@ -959,7 +983,8 @@ def learning_curve(table, *, metric="accuracy", step_col="step", group_cols=None
                 todo += [("final", s, final) for s in steps[:-1]]
             equiv = {}
             for kind, a, b in todo:
-                r = call(by_step[a], by_step[b], design="paired")
+                ba, bb = _common_examples(by_step[a], by_step[b], func, warns)
+                r = call(ba, bb, design="paired")
                 lo, hi = r.ci["delta"]
                 comp_rows.append({**keys, "kind": kind, "step_a": a, "step_b": b,
                                   "delta": float(r.estimate["delta"]), "low": float(lo),

@@ -7,13 +7,6 @@ import pytest
 
 from _analysis_data import paired_tables, steps_table, tidy
 
-try:  # TEMPORARY until the real engine lands on main (issue 2)
-    import _standin_bootstrap
-
-    _standin_bootstrap.install()
-except ImportError:
-    pass
-
 from multiberts_stats import analysis as A
 from multiberts_stats.bootstrap import multiboot
 from multiberts_stats.plotting import new_axes
@@ -143,6 +136,15 @@ def test_few_seeds_warning_reaches_every_output():
     ax = rep.plot(ax=new_axes())
     texts = [t for t in ax.texts if t.get_gid() == "warning"]
     assert texts and rep.procedure.warnings[0][:40] in texts[0].get_text().replace("\n", " ")
+
+
+def test_partially_shared_examples_are_restricted_with_a_warning():
+    base, expt = paired_tables("procedure", seed=7, n_seeds=3, n_ex=120)
+    part = expt[expt.example_id < "ex00100"]
+    with pytest.warns(UserWarning, match="Only the 100 examples present on both sides"):
+        rep = A.artifact_vs_procedure(base, part, nboot=30, rng=0, decompose=False)
+    assert rep.procedure.n_examples == 100
+    assert any("20 base-only" in w for w in rep.warnings)
 
 
 def test_bad_input_messages():

@@ -12,13 +12,6 @@ import pytest
 
 from _analysis_data import steps_table
 
-try:  # TEMPORARY until the real engine lands on main (issue 2)
-    import _standin_bootstrap
-
-    _standin_bootstrap.install()
-except ImportError:
-    pass
-
 from multiberts_stats import analysis as A
 from multiberts_stats.bootstrap import multiboot
 
@@ -136,10 +129,9 @@ def test_report_markdown_and_html(store, tmp_path, capsys):
 
 
 def test_cli_entry_point_subprocess(store):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
-    code = ("import _standin_bootstrap; _standin_bootstrap.install(); "
-            "from multiberts_stats.cli import main; import sys; sys.exit(main(sys.argv[1:]))")
-    r = subprocess.run([sys.executable, "-c", code, "compare", str(store), "--base",
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    r = subprocess.run([sys.executable, "-m", "multiberts_stats", "compare", str(store), "--base",
                         "step=0,layer=0", "--expt", "step=2000,layer=0", "--nboot", "30"],
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr

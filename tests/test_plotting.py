@@ -12,13 +12,6 @@ from matplotlib.container import ErrorbarContainer
 
 from _analysis_data import paired_tables, steps_table
 
-try:  # TEMPORARY until the real engine lands on main (issue 2)
-    import _standin_bootstrap
-
-    _standin_bootstrap.install()
-except ImportError:
-    pass
-
 from multiberts_stats import analysis as A
 from multiberts_stats import plotting as P
 
