@@ -92,6 +92,7 @@ def main(argv=None) -> int:
     st = Store(tmp / "ft")
     info = st.provenance(next(iter(st.done_keys())))["method_info"]
     trainer_rate = info["steps"] / info["train_runtime_s"]
+    torch.set_num_threads(int(info["torch_threads"]))      # the same threads the runner's job used
     plain_rate = plain_loop_rate(ckpt, task, a.ft_train, 32)
     print(f"\nfine-tuning (batch 32, {a.ft_train} sentences, {torch.get_num_threads()} threads):")
     print(f"{'loop':<36}{'steps/s':>9}")
@@ -121,7 +122,7 @@ def plain_loop_rate(ckpt, task, n, bs) -> float:
         idx = perm[i:i + bs]
         enc = tok(df.sentence.iloc[idx].tolist(), padding=True, truncation=True, max_length=128,
                   return_tensors="pt")
-        out = model(**enc, labels=torch.as_tensor(df.label.iloc[idx].to_numpy()))
+        out = model(**enc, labels=torch.tensor(df.label.iloc[idx].to_numpy().copy()))
         out.loss.backward()
         opt.step()
         opt.zero_grad()

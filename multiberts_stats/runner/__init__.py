@@ -94,9 +94,9 @@ def run_experiment(exp, *, executor: str = "inprocess", workers: int | None = No
 
     Examples
     --------
-    >>> # doctest: +SKIP
-    >>> summary = run_experiment("experiment.toml", executor="dask", workers=2)
-    >>> print(summary)
+    >>> summary = run_experiment("experiment.toml", executor="dask", workers=2)  # doctest: +SKIP
+    >>> print(summary)  # doctest: +SKIP
+    4 jobs: 4 run, 0 already in the store, 0 failed — 31.2 s — store /data/store
     """
     t0 = time.perf_counter()
     if isinstance(exp, (str, Path)):
