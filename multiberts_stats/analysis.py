@@ -620,6 +620,30 @@ class ArtifactProcedureReport:
         return forest_plot(self, ax=ax, **kw)
 
 
+def _check_defined(metric: str, table: pd.DataFrame, side: str, seed_col: str, func: str):
+    """A clear error when the metric is undefined (NaN) on a seed's full data."""
+    from multiberts_stats.metrics import compute_metric, get_metric
+
+    spec = get_metric(metric)
+    missing = [c for c in spec.columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"The metric {metric!r} of {func} needs the column(s) {missing}; the "
+                         f"`{side}` table has {list(table.columns)}.")
+    bad = {}
+    for seed, g in table.groupby(seed_col, sort=True):
+        runs = [c for c in RUN_COLS if c in g.columns and c != seed_col]
+        groups = g.groupby(runs, dropna=False) if runs else [((), g)]
+        vals = [compute_metric(metric, r) for _, r in groups]
+        if any(not np.isfinite(v) for v in vals):
+            bad[seed] = vals
+    if bad:
+        raise ValueError(
+            f"The metric {metric!r} of {func} is undefined (NaN) on the full data of seed(s) "
+            f"{sorted(bad)} of the `{side}` table, e.g. a correlation of constant values "
+            "(for winogender_bias_r: the predictions do not depend on the pronoun's gender, so "
+            "every occupation's bias is the same). Pick a metric defined on every seed.")
+
+
 def _seed_values(df: pd.DataFrame, seed_col: str) -> list:
     return sorted(pd.unique(df[seed_col]).tolist())
 
@@ -715,6 +739,10 @@ def artifact_vs_procedure(base, expt=None, *, design=None, metric="accuracy",
                 mine.append(f"Paired design: seeds {only} are present on one side only and are "
                             "left out of the paired analysis.")
     confidence_level = 1.0 - alpha
+    if isinstance(metric, str):
+        _check_defined(metric, base, "base", seed_col, func)
+        if expt is not None:
+            _check_defined(metric, expt, "expt", seed_col, func)
     multiboot = _multiboot()
     kw = dict(design=design, metric=metric, seed_col=seed_col, cluster_col=cluster_col,
               nboot=nboot, confidence_level=confidence_level, **kwargs)
