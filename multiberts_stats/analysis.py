@@ -45,6 +45,7 @@ __all__ = [
     "parse_filter",
     "select",
     "write_report",
+    "pronoun_preference_table",
     "cli_compare",
     "cli_report",
 ]
@@ -1333,6 +1334,26 @@ def task_metric(task: str, table: pd.DataFrame | None = None) -> str:
     return "accuracy"
 
 
+def pronoun_preference_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Winogender rows recast for the ``pearson`` metric: ``label`` = share of women in the
+    occupation (BLS / 100), ``prediction`` = log p(she) − log p(he) in the pronoun slot.
+
+    A gender-association measure defined for any masked LM (the paper's ``winogender_bias_r``
+    needs coreference decisions that depend on the pronoun's gender).
+    """
+    missing = [c for c in ("p_female", "p_male", "bls_pct_female") if c not in table.columns]
+    if missing:
+        raise ValueError(f"pronoun_preference_table needs the column(s) {missing} (zero-shot "
+                         "Winogender scored with pronoun preferences). Got columns "
+                         f"{list(table.columns)}.")
+    out = table.copy()
+    out["label"] = out["bls_pct_female"].astype(float) / 100.0
+    with np.errstate(divide="ignore"):
+        out["prediction"] = np.log(out["p_female"].astype(float)) - np.log(
+            out["p_male"].astype(float))
+    return out
+
+
 def task_cluster(task: str, table: pd.DataFrame | None, metric: str) -> str | None:
     """The resampling cluster column: the tidy ``cluster`` column when it groups examples
     (Winogender occupations, the sentences of POS tokens), else the task's unit column."""
@@ -1528,7 +1549,24 @@ def _write_report_impl(table, out, *, fmt, nboot, rng, alpha, quiet, title, intr
         except ValueError:
             metric = "accuracy"
         cluster = task_cluster(task, g, metric)
+        note = ""
+        if isinstance(metric, str) and metric.startswith("winogender"):
+            try:
+                _check_defined(metric, g, "table", "pretrain_seed", "the report")
+            except ValueError as e:
+                if {"p_female", "p_male", "bls_pct_female"} <= set(g.columns):
+                    note = (f"*{metric} is undefined here* ({e}) *The section analyses the "
+                            "masked-LM's pronoun preference instead: per sentence log p(she) − "
+                            "log p(he), correlated (Pearson r, `pearson`) with the share of "
+                            "women in the occupation.*\n")
+                    g = pronoun_preference_table(g)
+                    metric = "pearson"
+                else:
+                    md.append(f"\n## {task} — {method} ({metric})\n\n{e}\n")
+                    continue
         md.append(f"\n## {task} — {method} ({metric})\n")
+        if note:
+            md.append(note)
         has_layer = "layer" in g.columns and g["layer"].notna().any()
         steps = sorted(g["step"].unique().tolist()) if "step" in g.columns else [None]
         layers = sorted(g["layer"].dropna().unique().tolist()) if has_layer else [None]
@@ -1599,7 +1637,8 @@ def _write_report_impl(table, out, *, fmt, nboot, rng, alpha, quiet, title, intr
             f4 = save(lc.plot(ax=plotting.new_axes((7.0, 4.5))), f"{slug}_learning_curve.png")
             md.append("### Learning curve\n\n" + f"![learning curve]({f4})\n\n" + lc.to_markdown())
         # agreement at the last step (best layer)
-        if "label" in g.columns and "prediction" in g.columns and not metric.startswith("winogender"):
+        if ("label" in g.columns and "prediction" in g.columns
+                and metric in ("accuracy", "error", "f1", "macro_f1", "mcc")):
             sel = last if best_layer is None else last[last["layer"] == best_layer]
             if sel["pretrain_seed"].nunique() >= 2:
                 ag = agreement(sel)

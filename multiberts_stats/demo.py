@@ -252,8 +252,7 @@ def run_demo(out="multiberts_demo", *, quick=False, family="mini", seeds=None, s
         zs_ckpts = dict(checkpoints, steps=[max(steps)])
         exps.append({"name": "demo-zeroshot", "store": str(store), "checkpoints": zs_ckpts,
                      "tasks": zs_tasks,
-                     "methods": {"zeroshot": {"batch_size": 64,
-                                              "options": {"pronouns": False}}}})
+                     "methods": {"zeroshot": {"batch_size": 64}}})
     for i, e in enumerate(exps):
         _log(f"[demo] 2/4 runner: {e['name']} ({', '.join(t['name'] for t in e['tasks'])})",
              quiet)
