@@ -217,14 +217,16 @@ def run_demo(out="multiberts_demo", *, quick=False, family="mini", seeds=None, s
         _log(f"[demo] 1/4 pretraining a mini BERT family: {len(seeds)} seeds x steps {list(steps)}"
              f" on {len(sentences)} sentences", quiet)
         t = time.perf_counter()
-        pretrain_mini_family(out / "family", sentences, vocab, seeds=seeds, steps=steps,
+        fam = pretrain_mini_family(out / "family", sentences, vocab, seeds=seeds, steps=steps,
                              vocab_size=cfg["vocab_size"], hidden_size=cfg["hidden_size"],
                              num_layers=cfg["num_layers"], num_heads=cfg["num_heads"],
                              intermediate_size=cfg["intermediate_size"],
                              max_length=cfg["max_length"], batch_size=cfg["batch_size"],
                              num_threads=threads or 1, quiet=quiet)
         _log(f"[demo]     done in {time.perf_counter() - t:.0f} s", quiet)
-        checkpoints = {"family": "mini", "root": str(out / "family")}
+        # explicit list: the steps of a mini family are optimiser steps, not thousands
+        checkpoints = [{"path": str(c.path), "family": "mini", "seed": int(c.seed),
+                        "step": int(c.step)} for c in fam]
     else:
         seeds = list(seeds) if seeds else [0, 1, 2, 3, 4]
         steps = list(steps) if steps else [0, 2000]
@@ -249,7 +251,8 @@ def run_demo(out="multiberts_demo", *, quick=False, family="mini", seeds=None, s
     if zs_tasks:
         # zero-shot at the last step: the bias of the procedure and of each artifact
         # (masked-LM pseudo-likelihood scoring is the costliest part of the demo)
-        zs_ckpts = dict(checkpoints, steps=[max(steps)])
+        zs_ckpts = ([c for c in checkpoints if c["step"] == max(steps)]
+                    if isinstance(checkpoints, list) else dict(checkpoints, steps=[max(steps)]))
         exps.append({"name": "demo-zeroshot", "store": str(store), "checkpoints": zs_ckpts,
                      "tasks": zs_tasks,
                      "methods": {"zeroshot": {"batch_size": 64}}})
