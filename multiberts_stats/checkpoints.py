@@ -590,12 +590,14 @@ def multiberts() -> Family:
             "multiberts", members, step_unit="thousand steps",
             description="MultiBERTs (Sellam et al., 2022): 25 seeds at 2M steps; seeds 0-4 "
                         "also at 29 steps along pretraining")
-    return _MULTIBERTS
+    # a fresh Family each call (sharing the immutable members), so callers cannot alter the catalog
+    return Family(_MULTIBERTS.name, _MULTIBERTS.checkpoints, step_unit=_MULTIBERTS.step_unit,
+                  description=_MULTIBERTS.description)
 
 
 def _looks_like_path(text: str) -> bool:
-    return (text.startswith(("/", "./", "../", "~")) or os.sep in text and os.path.isdir(
-        os.path.expanduser(text)) or os.path.isdir(os.path.expanduser(text)))
+    """A member string is a local folder when it exists or is written as a path."""
+    return text.startswith(("/", "./", "../", "~")) or os.path.isdir(os.path.expanduser(text))
 
 
 def custom_family(name: str, members: Iterable[Any], *, step_unit: str = "steps",
@@ -1119,6 +1121,18 @@ def _load(kind: str, ckpt, *, dtype=None, device="cpu", checkpoint_root=None, ca
     missing = sorted(info.get("missing_keys") or [])
     unexpected = sorted(info.get("unexpected_keys") or [])
     errors = list(info.get("error_msgs") or [])
+    prefix = getattr(model, "base_model_prefix", "")
+
+    def stripped(key: str) -> str:
+        return key[len(prefix) + 1:] if prefix and key.startswith(prefix + ".") else key
+
+    # the classification head is always fresh, even where the checkpoint has one (a fine-tuned
+    # model's head, of any shape, is replaced and reported)
+    head: list[str] = []
+    if kind == "classifier":
+        head = sorted(k for k, _ in model.named_parameters()
+                      if not _is_base_key(model, k) and not stripped(k).startswith("pooler."))
+        mismatched = [m for m in mismatched if m[0] not in head]
     problems = []
     if mismatched:
         shown = "; ".join(f"{k}: checkpoint {tuple(a)} vs config {tuple(b)}"
@@ -1131,16 +1145,8 @@ def _load(kind: str, ckpt, *, dtype=None, device="cpu", checkpoint_root=None, ca
         problems.append("config.json does not match the weights: the weights hold "
                         f"{len(base_unexpected)} tensor(s) the configured model has no place "
                         f"for, e.g. {', '.join(base_unexpected[:4])}")
-    removed: list[str] = []
-    new: list[str] = []
-    prefix = getattr(model, "base_model_prefix", "")
-    for key in missing:
-        stripped = key[len(prefix) + 1:] if prefix and key.startswith(prefix + ".") else key
-        if kind == "encoder" and stripped.startswith("pooler."):
-            removed.append(key)
-        elif kind == "classifier" and not _is_base_key(model, key) and not \
-                stripped.startswith("pooler."):
-            new.append(key)
+    removed = [k for k in missing if kind == "encoder" and stripped(k).startswith("pooler.")]
+    new = head
     bad_missing = [k for k in missing if k not in removed and k not in new]
     if bad_missing:
         if kind == "masked_lm" and all(not _is_base_key(model, k) for k in bad_missing):
@@ -1181,6 +1187,8 @@ def _load(kind: str, ckpt, *, dtype=None, device="cpu", checkpoint_root=None, ca
                 p.copy_(fresh.to(p.dtype))
     if kind == "encoder":
         model.config.output_hidden_states = True
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     model = model.to(device)
     model.eval()
     report = LoadReport(
@@ -1215,7 +1223,7 @@ def load_encoder(ckpt: Checkpoint | str, dtype=None, device="cpu", *, checkpoint
     dtype : None, "auto", torch.dtype or str
         Parameter dtype; None is float32, "auto" the saved dtype.
     device : str or torch.device
-        ``"cpu"`` (default), ``"cuda"``, ...
+        ``"cpu"`` (default), ``"cuda"``, ``"auto"`` (CUDA when present, else CPU), ...
     checkpoint_root, cache_dir, local_files_only
         As in :func:`resolve_checkpoint`.
     max_length : int, optional
@@ -1269,8 +1277,9 @@ def load_classifier(ckpt: Checkpoint | str, num_labels: int, seed: int, dtype=No
 
     The head (``classifier.*`` for BERT) is the only newly initialised part: weights drawn from
     N(0, initializer_range) by a ``torch.Generator`` seeded with ``seed`` (the global torch RNG
-    is untouched), biases zero; listed in ``model.load_report.newly_initialized``. Everything
-    else, the pooler included, must come from the checkpoint.
+    is untouched), biases zero; listed in ``model.load_report.newly_initialized``. The head is
+    fresh even when the checkpoint has one (a fine-tuned model's head, of any shape, is
+    replaced). Everything else, the pooler included, must come from the checkpoint.
 
     Parameters
     ----------

@@ -96,6 +96,7 @@ __all__ = [
     "read_glue",
     "read_squad",
     "read_occupations",
+    "read_published",
     "to_matrix",
     "coref_bias_scores",
     "squad_normalize_answer",
@@ -1083,6 +1084,31 @@ def read_squad(root, *, releases=None, n_steps=None, strict: bool = True,
     return pd.DataFrame(cols)
 
 
+def read_published(root, **kwargs) -> pd.DataFrame:
+    """The tidy table of any published folder, its kind told from its files.
+
+    ``index.tsv`` + ``dev-v2.0.json`` -> :func:`read_squad`; ``index.tsv`` -> :func:`read_glue`;
+    group folders or ``preds.tsv`` -> :func:`read_coref`. Keyword arguments go to that reader.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = write_example_release(tempfile.mkdtemp(), kinds=("squad",), n_seeds=2)
+    >>> read_published(root / "squad")["task"].unique().tolist()
+    ['squad_v2']
+    """
+    root = _require_dir(root, "root")
+    if (root / "index.tsv").is_file():
+        if (root / "dev-v2.0.json").is_file():
+            return read_squad(root, **kwargs)
+        return read_glue(root, **kwargs)
+    if (root / "preds.tsv").is_file() or any((root / g).is_dir() for g in COREF_GROUPS):
+        return read_coref(root, **kwargs)
+    raise PublishedFormatError(
+        f"The folder {str(root)!r} is none of the published layouts: no index.tsv (GLUE, SQuAD), "
+        f"no preds.tsv and none of the coreference groups {list(COREF_GROUPS)}.")
+
+
 # --------------------------------------------------------------------------------------------
 # matrix form
 # --------------------------------------------------------------------------------------------
@@ -1335,19 +1361,42 @@ def _point_estimates(run_info: pd.DataFrame, preds, labels, score_fn, paired: bo
 
 
 def _accuracy_fn(y_true, y_pred):
+    """The notebooks' accuracy; the reproduce calls pass ``metrics.accuracy`` (same value,
+    and the engine recognises it and scores a batch of replicates with one matrix product)."""
     return np.mean(y_true == y_pred)
 
 
-def _bias_r_fn(pf_bls, bias_scores):
-    from scipy.stats import linregress
+def _accuracy_score_fn():
+    from multiberts_stats.metrics import accuracy
 
-    return linregress(pf_bls, bias_scores).rvalue
+    return accuracy
+
+
+def _linregress_moments(x, y):
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = x.shape[0]
+    dx, dy = x - x.mean(), y - y.mean()
+    return np.dot(dx, dx) / n, np.dot(dx, dy) / n, np.dot(dy, dy) / n
+
+
+def _bias_r_fn(pf_bls, bias_scores):
+    """``scipy.stats.linregress(pf_bls, bias_scores).rvalue`` (the notebook's score_fn), in numpy.
+
+    Same formula as scipy (population moments, r = 0 when a side is constant, clipped to
+    [-1, 1]) without its ~2 ms per call overhead; equal to it to ~1e-16 (tested).
+    """
+    ssxm, ssxym, ssym = _linregress_moments(pf_bls, bias_scores)
+    den = np.sqrt(ssxm * ssym)
+    if den == 0.0:
+        return 0.0
+    return float(min(1.0, max(-1.0, ssxym / den)))
 
 
 def _bias_slope_fn(pf_bls, bias_scores):
-    from scipy.stats import linregress
-
-    return linregress(pf_bls, bias_scores).slope
+    """``scipy.stats.linregress(pf_bls, bias_scores).slope``, in numpy (see :func:`_bias_r_fn`)."""
+    ssxm, ssxym, _ = _linregress_moments(pf_bls, bias_scores)
+    return float(ssxym / ssxm) if ssxm != 0 else float("nan")
 
 
 class _SentenceBias:
@@ -1357,6 +1406,9 @@ class _SentenceBias:
         self.gender = label_info["gender"].astype(str).to_numpy()
         self.occ = label_info["occupation"].astype(str).to_numpy(dtype=object)
         self.pf = pf
+        pf_sorted = pf.sort_index()
+        self.pf_index = pf_sorted.index.to_numpy(dtype=object)
+        self.pf_values = pf_sorted.to_numpy(dtype=float)
         self.what = what
 
     def __call__(self, idx, y_pred):
@@ -1365,8 +1417,6 @@ class _SentenceBias:
         An occupation with no FEMININE or no MASCULINE sentence among the draws has no bias
         score in that replicate and is left out of its correlation.
         """
-        from scipy.stats import linregress
-
         idx = np.asarray(idx, dtype=int)
         occs, inv = np.unique(self.occ[idx], return_inverse=True)
         resolved = (np.asarray(y_pred) == 0).astype(float)
@@ -1380,8 +1430,8 @@ class _SentenceBias:
             shares.append((hits, n))
         ok = (shares[0][1] > 0) & (shares[1][1] > 0)
         bias = shares[0][0][ok] / shares[0][1][ok] - shares[1][0][ok] / shares[1][1][ok]
-        lr = linregress(self.pf.reindex(occs[ok]).to_numpy(), bias)
-        return lr.rvalue if self.what == "bias_r" else lr.slope
+        x = self.pf_values[np.searchsorted(self.pf_index, occs[ok])]
+        return _bias_r_fn(x, bias) if self.what == "bias_r" else _bias_slope_fn(x, bias)
 
 
 _WINOGENDER_COMPARISONS = {
@@ -1513,7 +1563,7 @@ def reproduce_winogender(root, comparison: str = "intervention", *, metrics=("ac
         pf = (occ / 100.0)
     for m in metrics:
         if m == "accuracy":
-            matrices[m] = (run_info, preds, label_info["answer"].to_numpy(), _accuracy_fn)
+            matrices[m] = (run_info, preds, label_info["answer"].to_numpy(), _accuracy_score_fn())
         elif unit == "occupation":
             fn = _bias_r_fn if m == "bias_r" else _bias_slope_fn
             matrices[m] = (run_info, bias, pf.reindex(occs).to_numpy(), fn)
@@ -1604,11 +1654,16 @@ def reproduce_winogender_clusters(root, comparison: str = "intervention", *,
 
 
 def _glue_metric(task: str):
-    if task == "STS-B":
-        from scipy.stats import pearsonr
+    """Name and score_fn of a GLUE task as the published notebook (accuracy; Pearson r for STS-B).
 
-        return "pearson", lambda x, y: pearsonr(x, y)[0]
-    return "accuracy", _accuracy_fn
+    The package metrics are passed (same values as sklearn's ``accuracy_score`` and
+    ``scipy.stats.pearsonr``), so the engine takes its vectorised path.
+    """
+    from multiberts_stats import metrics
+
+    if task == "STS-B":
+        return "pearson", metrics.pearson
+    return "accuracy", metrics.accuracy
 
 
 def best_lr_runs(runs: GlueRuns) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
@@ -1924,7 +1979,7 @@ def _write_coref(out: Path, wd: Path, n_seeds, n_ft, gen):
     simulate("base", seeds, n_ft, 1.0, 0)
     simulate("base_extra_seeds", seeds[: min(5, n_seeds)], 5 * n_ft, 1.0, 0)
     simulate("cda_intervention-50k", seeds, n_ft, 0.55, 0)
-    simulate("from_scratch", seeds, n_ft, 0.4, 1)
+    simulate("from_scratch", seeds, n_ft, 0.15, 1)
 
 
 def _glue_file(task, release, pid, n_steps, lr, ft, ext):
@@ -2072,7 +2127,7 @@ def cli_published(argv: list[str]) -> int:
     _add_boot_args(q)
 
     r = sub.add_parser("read", help="write the tidy predictions table of a published folder")
-    r.add_argument("kind", choices=["coref", "glue", "squad"])
+    r.add_argument("kind", choices=["auto", "coref", "glue", "squad"])
     r.add_argument("root")
     r.add_argument("--out", required=True, help=".parquet, .csv or .tsv")
     r.add_argument("--task", default=None, help="GLUE task (default all)")
@@ -2103,7 +2158,8 @@ def cli_published(argv: list[str]) -> int:
                                   nboot=args.nboot, confidence_level=args.confidence_level,
                                   rng=args.rng, quiet=args.quiet)
         elif args.cmd == "read":
-            table = {"coref": lambda: read_coref(args.root),
+            table = {"auto": lambda: read_published(args.root),
+                     "coref": lambda: read_coref(args.root),
                      "glue": lambda: read_glue(args.root, args.task),
                      "squad": lambda: read_squad(args.root)}[args.kind]()
             _write_out(table, args.out)

@@ -110,7 +110,12 @@ def _atomic_folder(final: Path):
     @contextlib.contextmanager
     def cm():
         final.parent.mkdir(parents=True, exist_ok=True)
+        for stale in final.parent.glob(f".{final.name}.*"):  # left by a killed writer
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; a checkpoint is not
         try:
             yield tmp
             if final.exists():
@@ -425,7 +430,8 @@ def pretrain_mini_family(root, sentences: Sequence[str], vocab_file,
                          weight_decay: float = 0.01, mask_prob: float = 0.15,
                          dropout: float = 0.1, eval_sentences: Sequence[str] | None = None,
                          org: str = "mini", name: str = "mini-bert", family: str = "mini",
-                         num_threads: int | None = None, overwrite: bool = False,
+                         num_threads: int | None = 1, n_jobs: int | None = 1,
+                         overwrite: bool = False,
                          quiet: bool = False) -> Family:
     """Pretrain a family of small BERTs with masked-LM from scratch, one run per seed.
 
@@ -475,8 +481,15 @@ def pretrain_mini_family(root, sentences: Sequence[str], vocab_file,
         checkpoint; results in ``mini_pretraining.json`` and :func:`pretraining_log`.
     org, name, family : str
         Folder naming and family name.
-    num_threads : int, optional
-        torch threads while training (restored afterwards).
+    num_threads : int or None
+        torch threads while training (restored afterwards). Default 1: the matrices of a
+        small model are too small to gain from more threads, and several threads on a busy
+        machine spin-wait (measured 14x slower backward passes under load). None keeps
+        torch's setting.
+    n_jobs : int or None
+        Seeds trained in parallel worker processes (spawned; each with ``num_threads``
+        threads). 1 (default) trains in this process; None or -1 uses one worker per core.
+        The progress bar then advances per finished seed.
     overwrite : bool
         Retrain even when matching checkpoints exist.
     quiet : bool
@@ -527,8 +540,12 @@ def pretrain_mini_family(root, sentences: Sequence[str], vocab_file,
         raise CheckpointError(f"The `vocab_size` parameter of {caller} must be None or an "
                               f"integer >= 8. Got {vocab_size!r} instead.")
 
-    import torch
-    from transformers import BertConfig, BertForPreTraining, BertTokenizer
+    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0
+                               or n_jobs < -1):
+        raise CheckpointError(f"The `n_jobs` parameter of {caller} must be a positive integer, "
+                              f"-1 or None. Got {n_jobs!r} instead.")
+
+    from transformers import BertConfig, BertTokenizer
 
     root = Path(root)
     corpus_sha = hashlib.sha256("\n".join(sentences).encode()).hexdigest()
@@ -571,7 +588,9 @@ def pretrain_mini_family(root, sentences: Sequence[str], vocab_file,
     n_vocab = len(tokenizer)
     corpus = _encode(tokenizer, sentences, max_length)
     special = np.asarray(sorted(set(tokenizer.all_special_ids)), dtype=np.int64)
-    specials_count = max(int(special.max()) + 1, len(_SPECIALS)) if vocab_size else 0
+    # random replacements are drawn from the ids after the special tokens (and, in the full
+    # BERT vocabulary, after the [unusedN] entries between them)
+    specials_count = int(special.max()) + 1
     config = BertConfig(vocab_size=n_vocab, hidden_size=hidden_size,
                         num_hidden_layers=num_layers, num_attention_heads=num_heads,
                         intermediate_size=intermediate_size, max_position_embeddings=max(
@@ -579,75 +598,112 @@ def pretrain_mini_family(root, sentences: Sequence[str], vocab_file,
                         attention_probs_dropout_prob=dropout,
                         pad_token_id=tokenizer.pad_token_id,
                         architectures=["BertForPreTraining"])
-    total = max(steps)
-    warmup = max(1, int(round(warmup_fraction * total))) if total else 1
+    job = dict(config=config.to_dict(), vocab_out=str(vocab_out), corpus=corpus,
+               special=special, specials_count=specials_count, steps=steps,
+               settings=settings, batch_size=batch_size, learning_rate=learning_rate,
+               warmup_fraction=warmup_fraction, weight_decay=weight_decay,
+               mask_prob=mask_prob, max_length=max_length,
+               eval_sentences=None if eval_sentences is None else list(map(str, eval_sentences)),
+               folders={(s, k): str(folder_of(s, k)) for s in todo for k in steps},
+               num_threads=num_threads)
 
     from tqdm.auto import tqdm
 
+    total = max(steps)
     bar = tqdm(total=len(todo) * total, disable=quiet, file=sys.stderr, unit="step",
                desc="pretraining", dynamic_ncols=True)
-    n_params = None
     try:
-        with _threads(num_threads):
+        if n_jobs == 1 or len(todo) == 1:
             for seed in todo:
-                with _torch_seed(seed):
-                    model = BertForPreTraining(config)
-                n_params = sum(p.numel() for p in model.parameters())
-                rng = np.random.default_rng(seed)
-                decay, no_decay = [], []
-                for pname, p in model.named_parameters():
-                    (no_decay if p.dim() < 2 or "LayerNorm" in pname else decay).append(p)
-                opt = torch.optim.AdamW(
-                    [{"params": decay, "weight_decay": weight_decay},
-                     {"params": no_decay, "weight_decay": 0.0}],
-                    lr=learning_rate, betas=(0.9, 0.98), eps=1e-6)
+                _train_seed(job, seed, bar)
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
 
-                def lr_at(step):  # step counts from 1
-                    if step <= warmup:
-                        return learning_rate * step / warmup
-                    return learning_rate * max(0.0, (total - step) / max(1, total - warmup))
-
-                order = rng.permutation(len(corpus))
-                pos = 0
-                losses: list[float] = []
-                started = time.perf_counter()
-                body, head = model.bert, model.cls.predictions
-                model.train()
-                for step in range(0, total + 1):
-                    if step in steps:
-                        _save_mini(model, tokenizer, vocab_out, folder_of(seed, step), settings,
-                                   seed, step, losses, time.perf_counter() - started, n_params,
-                                   eval_sentences, max_length)
-                        model.train()
-                    if step == total:
-                        break
-                    if pos + batch_size > len(order):
-                        order = np.concatenate([order[pos:], rng.permutation(len(corpus))])
-                        pos = 0
-                    idx = order[pos:pos + batch_size]
-                    pos += batch_size
-                    ids, attn = _pad([corpus[i] for i in idx], tokenizer.pad_token_id)
-                    inputs, rows, cols, targets = _mask_batch(
-                        ids, attn, rng, mask_prob=mask_prob, special_ids=special,
-                        mask_id=tokenizer.mask_token_id, vocab_size=n_vocab,
-                        n_special=specials_count)
-                    for group in opt.param_groups:
-                        group["lr"] = lr_at(step + 1)
-                    hidden = body(input_ids=torch.from_numpy(inputs),
-                                  attention_mask=torch.from_numpy(attn)).last_hidden_state
-                    logits = head(hidden[torch.from_numpy(rows), torch.from_numpy(cols)])
-                    loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(targets))
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                    opt.step()
-                    losses.append(float(loss.detach()))
-                    bar.update(1)
-                    if not quiet and step % 25 == 0:
-                        bar.set_postfix(seed=seed, loss=f"{np.mean(losses[-50:]):.3f}")
+            workers = min(len(todo), os.cpu_count() or 1) if n_jobs in (None, -1) else min(
+                n_jobs, len(todo))
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+                futures = {pool.submit(_train_seed, job, seed, None): seed for seed in todo}
+                for fut in as_completed(futures):
+                    fut.result()
+                    bar.update(total)
+                    bar.set_postfix(done_seed=futures[fut])
     finally:
         bar.close()
     return result
+
+
+def _train_seed(job: dict, seed: int, bar) -> None:
+    """Pretrain one seed and save its checkpoints (runs in-process or in a worker process)."""
+    import torch
+    from transformers import BertConfig, BertForPreTraining, BertTokenizer
+
+    config = BertConfig.from_dict(job["config"])
+    tokenizer = BertTokenizer(job["vocab_out"], do_lower_case=True,
+                              model_max_length=job["max_length"])
+    corpus, steps, settings = job["corpus"], job["steps"], job["settings"]
+    batch_size, learning_rate = job["batch_size"], job["learning_rate"]
+    total = max(steps)
+    warmup = max(1, int(round(job["warmup_fraction"] * total))) if total else 1
+    n_vocab = len(tokenizer)
+
+    def lr_at(step):  # step counts from 1
+        if step <= warmup:
+            return learning_rate * step / warmup
+        return learning_rate * max(0.0, (total - step) / max(1, total - warmup))
+
+    # torch's global RNG is seeded inside (initialisation and dropout) and restored afterwards;
+    # numpy draws (data order, masking) come from a Generator seeded by the seed.
+    with _threads(job["num_threads"]), _torch_seed(seed):
+        model = BertForPreTraining(config)
+        n_params = sum(p.numel() for p in model.parameters())
+        rng = np.random.default_rng(seed)
+        decay, no_decay = [], []
+        for pname, p in model.named_parameters():
+            (no_decay if p.dim() < 2 or "LayerNorm" in pname else decay).append(p)
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": job["weight_decay"]},
+                                 {"params": no_decay, "weight_decay": 0.0}],
+                                lr=learning_rate, betas=(0.9, 0.98), eps=1e-6)
+        order = rng.permutation(len(corpus))
+        pos = 0
+        losses: list[float] = []
+        started = time.perf_counter()
+        body, head = model.bert, model.cls.predictions
+        model.train()
+        for step in range(0, total + 1):
+            if step in steps:
+                _save_mini(model, tokenizer, Path(job["vocab_out"]),
+                           Path(job["folders"][(seed, step)]), settings, seed, step, losses,
+                           time.perf_counter() - started, n_params, job["eval_sentences"],
+                           job["max_length"])
+                model.train()
+            if step == total:
+                break
+            if pos + batch_size > len(order):
+                order = np.concatenate([order[pos:], rng.permutation(len(corpus))])
+                pos = 0
+            idx = order[pos:pos + batch_size]
+            pos += batch_size
+            ids, attn = _pad([corpus[i] for i in idx], tokenizer.pad_token_id)
+            inputs, rows, cols, targets = _mask_batch(
+                ids, attn, rng, mask_prob=job["mask_prob"], special_ids=job["special"],
+                mask_id=tokenizer.mask_token_id, vocab_size=n_vocab,
+                n_special=job["specials_count"])
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step + 1)
+            hidden = body(input_ids=torch.from_numpy(inputs),
+                          attention_mask=torch.from_numpy(attn)).last_hidden_state
+            logits = head(hidden[torch.from_numpy(rows), torch.from_numpy(cols)])
+            loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(targets))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            losses.append(float(loss.detach()))
+            if bar is not None:
+                bar.update(1)
+                if step % 25 == 0:
+                    bar.set_postfix(seed=seed, loss=f"{np.mean(losses[-50:]):.3f}")
 
 
 def _save_mini(model, tokenizer, vocab_path: Path, folder: Path, settings: dict, seed: int,

@@ -536,3 +536,22 @@ def test_errors():
         multiboot(MatrixRuns(ri, np.full((3, 4), np.nan), np.zeros(4)))
     with pytest.raises(E, match="`base.example_ids` passed to multiboot must be unique"):
         multiboot(MatrixRuns(ri, np.zeros((3, 4)), np.zeros(4), example_ids=[1, 1, 2, 3]))
+
+
+def test_sklearn_callables_and_reference_layout():
+    from sklearn.metrics import accuracy_score, f1_score
+
+    base, expt = make_tidy(seed=1), make_tidy(seed=2, p=0.8)
+    a = multiboot(base, expt, design="paired", metric=f1_score, nboot=20, rng=0)
+    b = multiboot(base, expt, design="paired", metric="f1", nboot=20, rng=0)
+    assert a.details["path"] == "vectorised" and a.metric == "f1"
+    np.testing.assert_allclose(a.distribution, b.distribution, rtol=1e-14)
+    c = multiboot(base, expt, design="paired", metric=accuracy_score, nboot=20, rng=0)
+    d = multiboot(base, expt, design="paired", nboot=20, rng=0)
+    np.testing.assert_array_equal(c.distribution, d.distribution)
+    # the published matrix layout, split by intervention
+    ri = pd.DataFrame({"seed": [0, 0, 1, 1, 0, 1], "intervention": [0, 0, 0, 0, 1, 1]})
+    preds = np.random.default_rng(0).integers(0, 2, (6, 10))
+    mb, me = MatrixRuns.from_reference(ri, preds, np.zeros(10))
+    r = multiboot(mb, me, design="paired", nboot=10, rng=0)
+    assert r.n_runs == {"base": 4, "expt": 2}

@@ -333,3 +333,41 @@ def test_minilm_has_no_masked_lm_head(minilm_family):
 def test_minilm_classifier(minilm_family):
     model, _ = load_classifier(minilm_family[0], num_labels=2, seed=1)
     assert model.load_report.newly_initialized == ["classifier.bias", "classifier.weight"]
+
+
+def test_loaders_are_quiet(tiny_family, capfd):
+    capfd.readouterr()
+    load_encoder(tiny_family[0])
+    load_masked_lm(tiny_family[0])
+    load_classifier(tiny_family[0], num_labels=2, seed=0)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_classifier_head_is_fresh_even_when_the_checkpoint_has_one(tiny_family, tmp_path):
+    finetuned, _ = load_classifier(tiny_family[0], num_labels=3, seed=0)
+    with torch.no_grad():
+        finetuned.classifier.weight.fill_(1.0)
+        finetuned.classifier.bias.fill_(1.0)
+    folder = tmp_path / "finetuned"
+    finetuned.save_pretrained(str(folder))
+    shutil.copy(Path(tiny_family[0].path) / "vocab.txt", folder / "vocab.txt")
+    same, _ = load_classifier(str(folder), num_labels=3, seed=0)
+    fresh, _ = load_classifier(tiny_family[0], num_labels=3, seed=0)
+    assert torch.equal(same.classifier.weight, fresh.classifier.weight)
+    assert torch.count_nonzero(same.classifier.bias) == 0
+    assert same.load_report.newly_initialized == ["classifier.bias", "classifier.weight"]
+    other, _ = load_classifier(str(folder), num_labels=2, seed=0)  # another shape: fine too
+    assert other.classifier.weight.shape == (2, 32)
+    torch.testing.assert_close(other.bert.pooler.dense.weight, finetuned.bert.pooler.dense.weight)
+
+
+def test_cli_where_reports_mirror_and_missing(tmp_path, vocab_file, offline_env, capsys):
+    from multiberts_stats.checkpoints import cli_checkpoints
+
+    make_tiny_family(tmp_path, vocab_file, seeds=[0], steps=[20], org="google",
+                     name="multiberts")
+    assert cli_checkpoints(["--seeds", "0", "--steps", "0,20", "--where", "--checkpoint-root",
+                            str(tmp_path), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["step"], r["where"]) for r in rows] == [(0, "missing"), (20, "mirror")]

@@ -475,6 +475,19 @@ def test_reproduce_winogender_seed0_vs_seed1(engine, release):
     assert res.table["n_runs_base"].iloc[0] == 10 and res.table["n_seeds_base"].iloc[0] == 1
 
 
+def test_numpy_bias_r_equals_scipy_linregress():
+    from scipy.stats import linregress
+
+    gen = np.random.default_rng(1)
+    for _ in range(50):
+        x, y = gen.random(60), gen.normal(size=60)
+        x[gen.integers(0, 60, 10)] = x[0]  # duplicates, as resampled occupations have
+        lr = linregress(x, y)
+        assert P._bias_r_fn(x, y) == pytest.approx(lr.rvalue, rel=1e-12, abs=1e-15)
+        assert P._bias_slope_fn(x, y) == pytest.approx(lr.slope, rel=1e-12, abs=1e-15)
+    assert P._bias_r_fn(np.arange(5.0), np.ones(5)) == 0.0  # scipy's convention: r = 0
+
+
 def test_reproduce_winogender_sentence_unit_resamples_sentences(engine, release):
     root = release / "coref"
     res = P.reproduce_winogender(root, "intervention", metrics="bias_r", unit="sentence",
@@ -631,6 +644,7 @@ def test_winogender_sides_for_the_modern_engine(release):
     assert b.groupby("finetune_seed").ngroups == 10
 
 
+@pytest.mark.filterwarnings("ignore:Only 3 seeds are resampled")
 def test_reproduce_winogender_clusters_runs_the_modern_engine(engine, release):
     if not hasattr(engine, "multiboot"):
         pytest.skip("multiboot not in this build of multiberts_stats.bootstrap")
@@ -656,3 +670,11 @@ def test_index_with_a_leading_index_column_and_duplicate_rows(glue_copy):
     pd.concat([idx, idx.iloc[:1]]).to_csv(glue_copy / "index.tsv", sep="\t", index=False)
     with pytest.raises(P.PublishedFormatError, match="more than once"):
         P.load_glue(glue_copy, "STS-B")
+
+
+def test_read_published_tells_the_kind_from_the_files(release, tmp_path):
+    assert set(P.read_published(release / "coref")["task"]) == {"winogender"}
+    assert set(P.read_published(release / "glue")["task"]) == {"mnli", "stsb"}
+    assert set(P.read_published(release / "squad")["task"]) == {"squad_v2"}
+    with pytest.raises(P.PublishedFormatError, match="none of the published layouts"):
+        P.read_published(tmp_path)

@@ -14,14 +14,12 @@ from multiberts_stats.runner import (Experiment, ExperimentError, cli_run, cli_s
                                      run_experiment)
 from multiberts_stats.store import COLUMNS, Store
 
-from test_runner_helpers import make_tiny_checkpoints, sst2_task, tiny_experiment
+from test_runner_helpers import checkpoint_dirs, shared_family, sst2_task, tiny_experiment
 
 
 @pytest.fixture(scope="module")
 def family(tmp_path_factory, vocab_file):
-    root = tmp_path_factory.mktemp("tinyfam")
-    make_tiny_checkpoints(root, vocab_file, seeds=(0, 1))
-    return root
+    return shared_family(tmp_path_factory, vocab_file)
 
 
 def test_probe_in_process_writes_the_tidy_table_and_resumes(tmp_path, family, shared_data):
@@ -54,16 +52,17 @@ def test_probe_in_process_writes_the_tidy_table_and_resumes(tmp_path, family, sh
 
 def test_corrupt_checkpoint_fails_clearly_others_complete(tmp_path, family, shared_data, vocab_file):
     root = tmp_path / "fam"
-    for d in sorted(family.iterdir()):
+    good = checkpoint_dirs(family)
+    for d in good:
         (root / d.name).mkdir(parents=True)
         for f in d.iterdir():
             (root / d.name / f.name).write_bytes(f.read_bytes())
     bad = root / "seed_7-step_0k"
     bad.mkdir()
-    (bad / "config.json").write_text((family / "seed_0-step_0k" / "config.json").read_text())
+    for f in good[0].iterdir():
+        if f.name != "tiny_checkpoint.json":
+            (bad / f.name).write_bytes(f.read_bytes())
     (bad / "model.safetensors").write_bytes(b"not a safetensors file")
-    for f in (family / "seed_0-step_0k").glob("*token*"):
-        (bad / f.name).write_bytes(f.read_bytes())
     exp = Experiment.from_dict(tiny_experiment(tmp_path / "store", root, shared_data))
     s = run_experiment(exp, quiet=True)
     assert (s.total, s.done, s.failed) == (3, 2, 1)

@@ -30,10 +30,17 @@ def make_tiny_checkpoints(root: Path, vocab_file: Path, seeds=(0, 1), steps=(0,)
 
 
 def shared_family(tmp_path_factory, vocab_file, seeds=(0, 1)) -> Path:
-    """A tiny family built once per test session (shared by the runner test modules)."""
+    """A tiny family (``make_tiny_family``: 2 layers, hidden 32, real vocabulary, step 0) built
+    once per test session and shared by the runner test modules; returns its root folder."""
+    from multiberts_stats.testing import make_tiny_family
+
     root = tmp_path_factory.getbasetemp() / "runner-tiny-family"
-    make_tiny_checkpoints(root, vocab_file, seeds=seeds)
+    make_tiny_family(root, vocab_file, seeds=seeds, steps=(0,))
     return root
+
+
+def checkpoint_dirs(root: Path) -> list[Path]:
+    return sorted(p.parent for p in Path(root).rglob("config.json"))
 
 
 def toml_text(store, family_root, shared_data, *, seeds="0-2", extra: str = "") -> str:

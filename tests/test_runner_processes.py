@@ -35,13 +35,15 @@ def _runner(toml: Path, *args: str) -> subprocess.Popen:
                             start_new_session=True)
 
 
-def _reference(tmp_path, family, shared_data, seeds) -> pd.DataFrame:
-    """The same grid run uninterrupted, in this process."""
-    toml = tmp_path / "ref.toml"
-    toml.write_text(toml_text(tmp_path / "ref_store", family, shared_data, seeds=seeds))
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, family, shared_data) -> pd.DataFrame:
+    """The largest grid of these tests run uninterrupted, in this process."""
+    tmp = tmp_path_factory.mktemp("reference")
+    toml = tmp / "ref.toml"
+    toml.write_text(toml_text(tmp / "ref_store", family, shared_data, seeds="0-3"))
     s = run_experiment(load_experiment(toml), quiet=True)
     assert s.failed == 0
-    return read_predictions(tmp_path / "ref_store")
+    return read_predictions(tmp / "ref_store")
 
 
 def _same_table(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -60,7 +62,7 @@ def _no_duplicates(df: pd.DataFrame) -> None:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_grid_then_resume(tmp_path, family, shared_data):
+def test_sigkill_mid_grid_then_resume(tmp_path, family, shared_data, reference):
     store = tmp_path / "store"
     toml = tmp_path / "exp.toml"
     toml.write_text(toml_text(store, family, shared_data, seeds="0-3"))
@@ -79,9 +81,9 @@ def test_sigkill_mid_grid_then_resume(tmp_path, family, shared_data):
     partial = read_predictions(store)
     assert len(partial) == len(done_at_kill) * 3 * 40
     assert len(pd.read_parquet(store)) == len(partial)
-    # resume (with a process pool this time)
+    # resume
     t_resume = time.time()
-    proc = _runner(toml, "--executor", "processes", "--workers", "2")
+    proc = _runner(toml)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert f"{total} jobs: {total - len(done_at_kill)} run, {len(done_at_kill)} already in the store" in out
@@ -92,15 +94,16 @@ def test_sigkill_mid_grid_then_resume(tmp_path, family, shared_data):
     assert not list((store / "_locks").glob("*.lock"))
     final = read_predictions(store)
     _no_duplicates(final)
-    _same_table(final, _reference(tmp_path, family, shared_data, "0-3"))
+    _same_table(final, reference)
 
 
 @pytest.mark.slow
-def test_two_runners_on_one_store(tmp_path, family, shared_data):
+def test_two_runners_on_one_store(tmp_path, family, shared_data, reference):
+    """One runner in-process, one through a process pool, started together."""
     store = tmp_path / "store"
     toml = tmp_path / "exp.toml"
     toml.write_text(toml_text(store, family, shared_data, seeds="0-2"))
-    a, b = _runner(toml), _runner(toml)
+    a, b = _runner(toml), _runner(toml, "--executor", "processes", "--workers", "1")
     for p in (a, b):
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
@@ -112,10 +115,11 @@ def test_two_runners_on_one_store(tmp_path, family, shared_data):
     final = read_predictions(store)
     _no_duplicates(final)
     assert len(final) == 6 * 3 * 40
+    _same_table(final, reference[reference.finetune_seed <= 2])
 
 
 @pytest.mark.slow
-def test_dask_local_cluster_matches_in_process(tmp_path, family, shared_data):
+def test_dask_local_cluster_matches_in_process(tmp_path, family, shared_data, reference):
     pytest.importorskip("dask.distributed")
     toml = tmp_path / "exp.toml"
     toml.write_text(toml_text(tmp_path / "dask_store", family, shared_data, seeds="0"))
@@ -124,4 +128,4 @@ def test_dask_local_cluster_matches_in_process(tmp_path, family, shared_data):
     st = Store(tmp_path / "dask_store")
     pids = {st.provenance(k)["pid"] for k in st.done_keys()}
     assert os.getpid() not in pids                           # ran in the worker processes
-    _same_table(read_predictions(tmp_path / "dask_store"), _reference(tmp_path, family, shared_data, "0"))
+    _same_table(read_predictions(tmp_path / "dask_store"), reference[reference.finetune_seed == 0])

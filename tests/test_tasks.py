@@ -164,9 +164,15 @@ def test_offline_no_data_says_where(tmp_path, monkeypatch):
         get_task("pos").load(data_dir=tmp_path)
 
 
-def test_bad_split(shared_data):
-    with pytest.raises(TaskError, match="`split`.*validation_matched"):
-        get_task("mnli").load("validation", data_dir=shared_data)
+def test_bad_split_and_split_aliases(shared_data):
+    with pytest.raises(TaskError, match="`split`.*validation_matched.*Got 'dev'"):
+        get_task("mnli").load("dev", data_dir=shared_data)
+    with pytest.raises(TaskError, match="`split`.*'train', 'validation'.*Got 'test'"):
+        get_task("sst2").load("test", data_dir=shared_data)
+    # a runner asking every task for "validation" gets each task's evaluation data
+    assert get_task("mnli").resolve_split("validation") == "validation_matched"
+    w = get_task("winogender").load("validation", data_dir=shared_data)
+    assert len(w) == 720 and w.attrs["split"] == "test"
 
 
 # ----------------------------------------------------------------------------- GLUE formats
@@ -411,3 +417,15 @@ def test_runner_facing_attributes(tmp_path):
     assert t2.label_space == ["0", "1"]
     with pytest.raises(TaskError, match="needs a `path`"):
         task_from_file("nopath", text_fields="s")
+
+
+def test_on_bad_lines_warn_through_get_task(tmp_path):
+    _write(tmp_path / "QQP" / "dev.tsv",
+           "id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n"
+           "7\t1\t2\tHow?\tWhy?\t0\n8\t3\t4\tbroken line\n9\t5\t6\tA \"b\tc\t1\n")
+    with pytest.raises(MalformedFileError, match="line 3"):
+        get_task("qqp").load(data_dir=tmp_path)
+    with pytest.warns(UserWarning, match=r"1 malformed line.*line 3"):
+        df = get_task("qqp", on_bad_lines="warn").load(data_dir=tmp_path)
+    assert df["id"].tolist() == ["7", "9"] and df["label"].tolist() == [0, 1]
+    assert df["question1"].iloc[1] == 'A "b'

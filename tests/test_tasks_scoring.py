@@ -174,3 +174,65 @@ def test_bf16_autocast_close(model, tokenizer, wino):
     np.testing.assert_allclose(half, full, rtol=0.05)
     with pytest.raises(ValueError, match="`amp`"):
         T.pseudo_log_likelihood(model, tokenizer, sents, amp="int8")
+
+
+def test_inputs_longer_than_the_model(tokenizer, wino):
+    torch.manual_seed(3)
+    cfg = transformers.BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1,
+                                  num_attention_heads=2, intermediate_size=32,
+                                  max_position_embeddings=12)
+    short = transformers.BertForMaskedLM(cfg).eval()
+    ex = wino[wino["pronoun_start"] > 60].head(4)  # pronoun beyond 12 sub-tokens
+    with pytest.warns(UserWarning, match="longer than the model's 12 tokens"):
+        out = score_winogender(short, tokenizer, ex, quiet=True)
+    assert out["prediction"].isin([0, 1]).all() and np.isfinite(out["pll_occupation"]).all()
+    assert out[["p_female", "p_male", "p_neutral"]].gt(0).all().all()
+    # the pronoun window keeps the mask: equal to a slow computation on the same window
+    row = ex.iloc[0]
+    masked = row.sentence[:row.pronoun_start] + "[MASK]" + row.sentence[row.pronoun_end:]
+    ids = tokenizer(masked)["input_ids"]
+    w, p = T.winogender._window(ids, ids.index(tokenizer.mask_token_id), 12, ids[0], ids[-1])
+    assert len(w) == 12 and w[p] == tokenizer.mask_token_id and w[0] == ids[0] and w[-1] == ids[-1]
+    with torch.no_grad():
+        probs = torch.softmax(short(input_ids=torch.tensor([w])).logits[0, p], -1)
+    want = probs[tokenizer.convert_tokens_to_ids(T.winogender.PRONOUNS[row.pronoun_case]["female"])].item()
+    assert out["p_female"].iloc[0] == pytest.approx(want, rel=1e-4)
+    with pytest.raises(ValueError, match="`max_length`"):
+        T.pseudo_log_likelihood(short, tokenizer, ["a b"], max_length=2)
+
+
+def test_pronoun_missing_from_a_reduced_vocabulary(tmp_path, wino):
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "he", "his", "him", "they",
+             "their", "them", ".", "that", "told", "could", "pay", "with", "cash", "technician",
+             "customer", "someone", ","]
+    (tmp_path / "vocab.txt").write_text("\n".join(words) + "\n")
+    tok = transformers.BertTokenizer(str(tmp_path / "vocab.txt"))
+    torch.manual_seed(4)
+    m = transformers.BertForMaskedLM(transformers.BertConfig(
+        vocab_size=len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, max_position_embeddings=64)).eval()
+    ex = wino[wino["template_id"] == "technician.1"]
+    with pytest.warns(UserWarning, match=r"\['her', 'she'\].*NaN"):
+        out = score_winogender(m, tok, ex, quiet=True)
+    nom = (ex["pronoun_case"] == "NOM").values
+    assert out.loc[nom, "p_female"].isna().all() and out.loc[nom, "p_male"].notna().all()
+    assert out["prediction"].isin([0, 1]).all()
+
+
+def test_long_rewrites_keep_the_referent(model, tokenizer, wino):
+    r = wino.set_index("example_id").loc["technician.customer.1.male.txt"].to_dict()
+    r["example_id"] = "x"
+    txt, span = T.rewrite_sentence(r, "participant", "apposition", _span=True)
+    assert txt[span[0]:span[1]] == "he, the customer,"
+    ids = tokenizer(txt)["input_ids"]
+    c = T.winogender._token_at(tokenizer, txt, span, ids)
+    assert tokenizer.convert_ids_to_tokens(ids[c]) in ("the", ",", "customer", "he")
+    w, _ = T.winogender._window(ids, c, 10, ids[0], ids[-1])
+    wt = tokenizer.convert_ids_to_tokens(w)
+    assert len(w) == 10 and wt[0] == "[CLS]" and wt[-1] == "[SEP]"
+    k = wt.index("he")
+    assert wt[k:k + 5] == ["he", ",", "the", "customer", ","]  # the rewritten span is kept whole
+    with pytest.warns(UserWarning, match="window of 8 sub-tokens around the given span"):
+        got = T.pseudo_log_likelihood(model, tokenizer, [txt], max_length=10, keep_spans=[span])
+    assert got[0] == pytest.approx(T.pseudo_log_likelihood(model, tokenizer, [tokenizer.decode(w[1:-1])])[0],
+                                   rel=1e-4)

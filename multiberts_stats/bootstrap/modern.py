@@ -6,20 +6,18 @@ matrix form (:class:`MatrixRuns`), and returns a :class:`MultiBootstrapResult`.
 
 from __future__ import annotations
 
-import numbers
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from ._validation import (BootstrapInputError, BootstrapTypeError, as_generator, check_batch,
                           check_finite, check_level, check_nboot, check_threshold)
 from .engine import (Side, Units, counts_dtype, counts_from_draws, default_batch, draw_replicates,
-                     seed_weights)
+                     seed_weights, stacked_run_scores)
 from .results import MultiBootstrapResult, acceleration, basic_ci, bca_ci, percentile_ci
-from .vecmetrics import VEC_METRICS, VecMetric, sum_by_unit, vec_name_for_callable
+from .vecmetrics import VEC_METRICS, VecMetric, vec_name_for_callable
 
 __all__ = ["multiboot", "MatrixRuns", "RUN_COLUMNS", "COVERAGE_MIN_SEEDS"]
 
@@ -30,8 +28,10 @@ RUN_COLUMNS = ("family", "checkpoint", "pretrain_seed", "step", "task", "split",
                "layer", "finetune_seed", "hparams")
 
 #: smallest number of resampled seeds at which the simulated coverage of the 95% percentile
-#: interval held (>= 92.5%) in the coverage study of docs/statistics.md; fewer seeds warn.
-COVERAGE_MIN_SEEDS = 10
+#: interval of a procedure mean held (>= 92.5%) in the coverage study of docs/statistics.md
+#: (seed-heavy crossed model: 84% at 3 seeds, 91% at 5, 92% at 10 and 15, 95% at 20, 96% at 25);
+#: results with fewer resampled seeds carry a warning.
+COVERAGE_MIN_SEEDS = 20
 
 _LINEAR = {"accuracy", "error", "mean", "exact_match", "squad_f1"}
 _DESIGNS = (None, "single", "paired", "unpaired", "fixed_baseline")
@@ -67,7 +67,12 @@ class MatrixRuns:
     >>> runs = MatrixRuns(pd.DataFrame({"pretrain_seed": [0, 0, 1, 1]}),
     ...                   preds=np.array([[1, 0, 1], [1, 1, 1], [0, 0, 1], [1, 0, 0]]),
     ...                   labels=np.array([1, 0, 1]))
-    >>> res = multiboot(runs, nboot=100, rng=0)   # doctest: +SKIP
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # two seeds: the few-seeds warning
+    ...     res = multiboot(runs, nboot=100, rng=0)
+    >>> res.n_seeds, res.n_runs, res.n_examples
+    ({'base': 2}, {'base': 4}, 3)
     """
 
     run_info: object
@@ -76,6 +81,31 @@ class MatrixRuns:
     example_ids: np.ndarray | None = None
     columns: dict = field(default_factory=dict)
     run_columns: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_reference(cls, run_info, preds, labels, example_ids=None):
+        """Split the published layout (``run_info`` with ``seed`` and ``intervention``) into
+        ``(base, expt)`` MatrixRuns; the ``seed`` column becomes ``pretrain_seed``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> ri = pd.DataFrame({"seed": [0, 1, 0, 1], "intervention": [False, False, True, True]})
+        >>> base, expt = MatrixRuns.from_reference(ri, np.zeros((4, 3)), np.zeros(3))
+        >>> base.preds.shape, list(expt.run_info.columns)
+        ((2, 3), ['pretrain_seed', 'intervention'])
+        """
+        if not hasattr(run_info, "columns") or "intervention" not in run_info.columns:
+            raise _err("`run_info` passed to MatrixRuns.from_reference must be a DataFrame with "
+                       "columns 'seed' and 'intervention'.")
+        preds = np.asarray(preds)
+        if preds.ndim != 2 or preds.shape[0] != len(run_info):
+            raise _err(f"`preds` passed to MatrixRuns.from_reference must have one row per row of "
+                       f"run_info. Got shape {preds.shape} and {len(run_info)} rows.")
+        mask = run_info["intervention"].to_numpy().astype(bool)
+        ri = run_info.reset_index(drop=True).rename(columns={"seed": "pretrain_seed"})
+        return tuple(cls(ri[m].reset_index(drop=True), preds[m], labels, example_ids)
+                     for m in (~mask, mask))
 
 
 @dataclass
@@ -144,23 +174,21 @@ def _parse_tidy(df, side: str, seed_cols, run_cols, metric_run_cols, metric_ex_c
                    f"missing. Got {int((ex_code < 0).sum())} missing id(s).")
     n_ex = len(ex_ids)
     pair = run_code.astype(np.int64) * n_ex + ex_code
-    uniq, cnt = np.unique(pair, return_counts=True)
+    cnt = np.bincount(pair, minlength=n_runs * n_ex)  # O(rows): duplicates and gaps at once
     if (cnt > 1).any():
-        p = uniq[np.argmax(cnt > 1)]
-        r, e = divmod(int(p), n_ex)
+        p = int(np.argmax(cnt > 1))
+        r, e = divmod(p, n_ex)
         raise _err(f"The `{side}` table passed to {_FN} must have one row per (run, example_id). "
-                   f"Got {int(cnt[cnt > 1].sum())} duplicated rows, e.g. example_id "
-                   f"{ex_ids[e]!r} {cnt[np.argmax(cnt > 1)]} times in run "
+                   f"Got {int((cnt - 1)[cnt > 1].sum()) + int((cnt > 1).sum())} duplicated rows, "
+                   f"e.g. example_id {ex_ids[e]!r} {int(cnt[p])} times in run "
                    f"({_run_label(keys.iloc[r].to_dict())}).")
-    per_run = np.bincount(run_code, minlength=n_runs)
-    if (per_run != n_ex).any():
-        r = int(np.argmax(per_run != n_ex))
-        have = np.zeros(n_ex, bool)
-        have[ex_code[run_code == r]] = True
-        miss = list(ex_ids[~have][:5])
+    if (cnt == 0).any():
+        have = cnt.reshape(n_runs, n_ex) > 0
+        r = int(np.argmax(~have.all(axis=1)))
+        miss = list(ex_ids[~have[r]][:5])
         raise _err(f"Example ids must align between the runs of the `{side}` table passed to "
                    f"{_FN}: every run needs every example. Run ({_run_label(keys.iloc[r].to_dict())}) "
-                   f"has {per_run[r]} of the {n_ex} example ids; missing e.g. {miss}.")
+                   f"has {int(have[r].sum())} of the {n_ex} example ids; missing e.g. {miss}.")
 
     def matrix(col):
         vals = df[col].to_numpy()
@@ -280,6 +308,17 @@ def _sorted(values, side):
                    f"comparable (they are sorted). Got {sorted(map(repr, set(values)))[:5]}.") from None
 
 
+def _is_sklearn(fn) -> bool:
+    return (getattr(fn, "__module__", "") or "").startswith("sklearn")
+
+
+def _binary(*arrays) -> bool:
+    try:
+        return all(np.isin(np.unique(a), [0, 1]).all() for a in arrays)
+    except TypeError:
+        return False
+
+
 def _resolve_metric(metric):
     """-> (display name, VecMetric or None, callable or None, MetricSpec name or None)."""
     if isinstance(metric, str):
@@ -294,7 +333,7 @@ def _resolve_metric(metric):
         return metric, None, METRICS[metric].fn
     if callable(metric):
         name = vec_name_for_callable(metric)
-        if name is not None and name != "f1":
+        if name is not None and not (name == "f1" and _is_sklearn(metric)):
             return name, VEC_METRICS[name], None
         return getattr(metric, "__name__", type(metric).__name__), None, metric
     raise BootstrapTypeError(f"The `metric` parameter of {_FN} must be a metric name or a callable. "
@@ -305,7 +344,7 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
               run_cols=None, cluster_col=None, sample_seeds=True, sample_examples=True,
               nboot=1000, confidence_level=0.95, method="percentile", abs_threshold=None,
               rel_threshold=None, expect_negative_effect=False, batch=None, rng=None,
-              quiet=True) -> MultiBootstrapResult:
+              quiet=False) -> MultiBootstrapResult:
     """Multi-Bootstrap confidence intervals over pretraining seeds and examples.
 
     A replicate draws seeds with replacement (one draw shared by both sides of a paired design,
@@ -326,8 +365,9 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         None (or "single") for one side alone. "paired": seeds shared by both sides (seeds on
         one side only are dropped with a warning), one seed draw for both. "unpaired": each
         side draws its own seeds. "fixed_baseline": ``base`` is one artifact (e.g. the original
-        BERT with several fine-tuning runs) whose seed axis is never resampled; its runs are
-        averaged; examples are still shared.
+        BERT with several fine-tuning runs) whose seed axis is never resampled: its runs are
+        averaged (inside each seed, then over its seeds if it has several) and the examples are
+        still shared with ``expt``.
     metric : str or callable
         A name from :data:`multiberts_stats.metrics.METRICS` or ``callable(y_true, y_pred)``.
         Decomposable metrics take the vectorised path; ``spearman`` and other callables the
@@ -360,7 +400,8 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
     rng : None, int, numpy Generator or RandomState
         Made into a Generator once (a RandomState is used as it is); global state is never used.
     quiet : bool
-        No tqdm progress bar (default). Set False to see progress on stderr for long runs.
+        No progress bar. Otherwise a tqdm bar on stderr appears for long work (more than one
+        batch of replicates, or the general path).
 
     Returns
     -------
@@ -428,6 +469,9 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
                            f"Got {a[j]!r} and {b[j]!r} for example_id {b_ids[j]!r}.")
     first = parsed["base"]
     n_examples = len(first.example_ids)
+    if vm is None and fn is not None and _is_sklearn(fn) and vec_name_for_callable(fn) == "f1" \
+            and all(_binary(p.ex["label"], p.run["prediction"]) for p in parsed.values()):
+        vm, fn, metric_name = VEC_METRICS["f1"], None, "f1"  # sklearn's binary F1: same numbers
 
     # resampling units
     if cluster_col is not None:
@@ -472,8 +516,9 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
     n_res = [len(seeds[k]) for k in parsed if resampled[k] and len(seeds[k]) > 1]
     if n_res and min(n_res) < COVERAGE_MIN_SEEDS:
         warn_list.append(f"Only {min(n_res)} seeds are resampled; in simulation the 95% interval "
-                         f"undercovers below {COVERAGE_MIN_SEEDS} seeds (see docs/statistics.md), so "
-                         "read the interval as optimistic.")
+                         f"of a procedure mean undercovers below {COVERAGE_MIN_SEEDS} seeds (84% at "
+                         "3 seeds, 91% at 5, 92% at 10; see docs/statistics.md), so read the "
+                         "interval as optimistic where seed-to-seed variation matters.")
 
     # sides
     sides: dict[str, Side] = {}
@@ -503,18 +548,21 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
     Ms = {k: s.M for k, s in sides.items()}
 
     # point estimates on the full data
-    full_seed_scores = {k: (s.run_scores(None, None) @ Ms[k])[0] for k, s in sides.items()}
+    full_rs = {k: s.full_run_scores() for k, s in sides.items()}
+    full_seed_scores = {k: (full_rs[k] @ Ms[k])[0] for k in sides}
     estimate = {k: float(np.mean(v)) for k, v in full_seed_scores.items()}
     if expt is not None:
         estimate["delta"] = estimate["expt"] - estimate["base"]
 
-    ncols = sum(s.X.shape[1] for s in sides.values()) if vm is not None else 0
+    ncols = sum(s.n_cols for s in sides.values()) if vm is not None else 0
     if batch is None:
         batch = default_batch(n_units, ncols, nboot)
     dist = np.empty((nboot, len(sides)))
     cdt = counts_dtype(sides.values())
+    stack: dict = {}
     bar = None
-    if not quiet and nboot > batch:
+    if not quiet and (nboot > batch or (vm is None and sample_examples and nboot * sum(
+            s.n_runs for s in sides.values()) > 20_000)):
         from tqdm.auto import tqdm
 
         bar = tqdm(total=nboot, desc="multiboot", file=sys.stderr)
@@ -530,11 +578,14 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
             else:
                 n = sizes[udraws].sum(axis=1)
             ex_draws = [units.expand(u) for u in udraws] if vm is None else None
+        if sample_examples and vm is not None:
+            all_rs = stacked_run_scores(list(sides.values()), counts, n, stack)
+        elif sample_examples:
+            all_rs = [s.run_scores(None, None, example_draws=ex_draws) for s in sides.values()]
+        else:
+            all_rs = [full_rs[k] for k in sides]
         for col, (k, side) in enumerate(sides.items()):
-            if sample_examples:
-                rs = side.run_scores(counts, n, example_draws=ex_draws)
-            else:
-                rs = side.run_scores(None, None)
+            rs = all_rs[col]
             ss = rs @ Ms[k]
             if resampled[k]:
                 w = seed_weights(sdraws[draw_key[k]], side.n_seeds)
@@ -556,6 +607,7 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
                          "intervals and p-values.")
 
     details = dict(sample_seeds=sample_seeds, sample_examples=sample_examples,
+                   path="vectorised" if vm is not None else "general",
                    cluster_col=cluster_col, abs_threshold=abs_threshold,
                    rel_threshold=rel_threshold, expect_negative_effect=expect_negative_effect,
                    seeds={k: list(v) for k, v in seeds.items()}, seed_col=seed_cols,
@@ -581,11 +633,11 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         comps = _corrected(sides, parsed, units, resampled, design, sample_seeds, sample_examples,
                            metric_name, estimate)
         details["variance_components"] = comps
-        from scipy.stats import t as t_dist
+        from scipy.special import stdtr, stdtrit
 
         for q in quantities:
             v, df = comps[q]["variance"], comps[q]["df"]
-            half = t_dist.ppf(1 - (1 - c) / 2, df) * np.sqrt(v)
+            half = stdtrit(df, 1 - (1 - c) / 2) * np.sqrt(v)
             ci[q] = (estimate[q] - half, estimate[q] + half)
 
     p_abs = p_rel = None
@@ -593,12 +645,10 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         d = clean(quantities["delta"])
         le, ge = np.mean(d <= 0), np.mean(d >= 0)
         if method == "corrected":
-            from scipy.stats import t as t_dist
-
             v, df = comps["delta"]["variance"], comps["delta"]["df"]
             z = estimate["delta"] / np.sqrt(v) if v > 0 else np.inf * np.sign(estimate["delta"])
-            pvalue = float(t_dist.cdf(z, df) if expect_negative_effect else t_dist.cdf(-z, df))
-            p_two = float(min(1.0, 2 * t_dist.sf(abs(z), df)))
+            pvalue = float(stdtr(df, z) if expect_negative_effect else stdtr(df, -z))
+            p_two = float(min(1.0, 2 * stdtr(df, -abs(z))))
         else:
             pvalue = float(ge if expect_negative_effect else le)
             pvalue = max(pvalue, 1.0 / len(d))
@@ -653,7 +703,7 @@ def _jackknife(sides, Ms, units, resampled, design, sample_seeds, sample_example
                        "unpaired design (two independent seed samples have no single jackknife). "
                        "Use method='percentile' or 'basic'.")
         for k, side in sides.items():
-            ss = (side.run_scores(None, None) @ Ms[k])[0]
+            ss = (side.full_run_scores() @ Ms[k])[0]
             if resampled[k]:
                 tot = ss.sum()
                 jack[k] = (tot - ss) / (len(ss) - 1)
@@ -705,16 +755,26 @@ def _anova(Z: np.ndarray) -> dict:
     return {"seed": seed, "example": col, "interaction": inter, "col_effects": b, "S": S, "J": J}
 
 
-def _combine(seed_parts: list[tuple[float, int]], col: float, J: int, inter: float) -> dict:
-    pos = [(v, df) for v, df in seed_parts if v > 0] + ([(col, J - 1)] if col > 0 else [])
-    raw = sum(v for v, _ in seed_parts) + col - inter
-    floor = max([v for v, _ in pos], default=0.0)
-    var = max(raw, floor)
-    num = sum(v for v, _ in pos) ** 2
-    den = sum(v * v / df for v, df in pos if df > 0)
-    df = num / den if den > 0 else float(J - 1)
-    return {"variance": var, "df": df, "seed": sum(v for v, _ in seed_parts), "example": col,
-            "interaction_removed": inter, "clamped": raw < floor}
+def _combine(seed_parts: list[tuple[float, int]], col: float, J: int, inter: float,
+             inter_df: float | None = None) -> dict:
+    """Variance = seed parts + unit part - residual part; Satterthwaite degrees of freedom.
+
+    ``seed_parts`` are (component, df) pairs; the residual is what joint resampling counts
+    twice. If the difference is not positive (possible in small samples), the largest positive
+    component is used instead and ``clamped`` is set.
+    """
+    seed = sum(v for v, _ in seed_parts)
+    raw = seed + col - inter
+    terms = [(v, df) for v, df in seed_parts if df > 0] + [(col, J - 1)]
+    if inter > 0:
+        S_eff = min([df for _, df in seed_parts], default=1) + 1
+        terms.append((inter, inter_df or max(1, (S_eff - 1) * (J - 1))))
+    clamped = raw <= 0
+    var = max([v for v, _ in terms if v > 0], default=0.0) if clamped else raw
+    den = sum(v * v / df for v, df in terms if df > 0)
+    df = var * var / den if den > 0 else float(J - 1)
+    return {"variance": float(var), "df": float(max(df, 1.0)), "seed": float(seed),
+            "example": float(col), "interaction_removed": float(inter), "clamped": bool(clamped)}
 
 
 def _corrected(sides, parsed, units, resampled, design, sample_seeds, sample_examples,
@@ -732,17 +792,33 @@ def _corrected(sides, parsed, units, resampled, design, sample_seeds, sample_exa
     for k, side in sides.items():
         Y = (side.X @ side.M).T  # (S, J): per-unit sums averaged over each seed's runs
         theta = Y.sum() / (side.n_seeds * N)
+        # linearised ratio (clusters of unequal size); for examples this is Y - mean
         Z[k] = (Y - theta * units.sizes[None, :]) * (J / N)
-    out = {}
+    return variance_components(Z, resampled, design)
+
+
+def variance_components(Z: dict, resampled: dict, design: str) -> dict:
+    """Variance of the point estimates from a crossed seed x unit decomposition.
+
+    ``Z[side]`` is a (n_seeds, n_units) matrix of (linearised) per-unit scores averaged over the
+    runs of each seed. For a side whose seeds are resampled, the unbiased variance of the mean
+    under the crossed random-effects model is ``(MS_seed + MS_unit - MS_residual) / (S J)``,
+    i.e. the seed and unit components minus the residual (per-run noise and interaction) that
+    joint resampling of seeds and units counts again in both main effects. A fixed-baseline side
+    contributes only its unit component. Returns, per quantity, the variance, Satterthwaite
+    degrees of freedom and the components.
+    """
+    J = next(iter(Z.values())).shape[1]
     an = {k: _anova(z) for k, z in Z.items()}
-    for k in sides:
+    out = {}
+    for k in Z:
         if resampled[k]:
             out[k] = _combine([(an[k]["seed"], an[k]["S"] - 1)], an[k]["example"], J,
                               an[k]["interaction"])
         else:
             zb = Z[k].mean(axis=0, keepdims=True)
             out[k] = _combine([], _anova(zb)["example"], J, 0.0)
-    if "expt" in sides:
+    if "expt" in Z:
         if design == "paired":
             d = _anova(Z["expt"] - Z["base"])
             out["delta"] = _combine([(d["seed"], d["S"] - 1)], d["example"], J, d["interaction"])

@@ -24,7 +24,7 @@ import numpy as np
 
 from ._validation import (BootstrapInputError, BootstrapTypeError, check_finite, check_level,
                           check_nboot, check_threshold)
-from .engine import Side, Units, counts_dtype, counts_from_draws, default_batch
+from .engine import Side, Units, counts_dtype, counts_from_draws, default_batch, stacked_run_scores
 from .vecmetrics import VEC_METRICS, vec_name_for_callable
 
 __all__ = ["multibootstrap", "report_ci"]
@@ -244,14 +244,14 @@ def multibootstrap(run_info, preds, labels, score_fn, paired_seeds=False, sample
     base, expt = sides
 
     if batch is None:
-        batch = default_batch(num_examples, base.X.shape[1] + expt.X.shape[1]
-                              if vec is not None else 0, nboot)
+        batch = default_batch(num_examples, base.n_cols + expt.n_cols, nboot)
     out = np.empty((nboot, 2))
     nb, ne = len(base_seeds), len(expt_seeds)
     buf_b = np.empty((batch, nb), dtype=np.int64)
     buf_e = np.empty((batch, ne), dtype=np.int64)
     buf_x = np.empty((batch, num_examples), dtype=np.int64)
     filled = start = 0
+    stack: dict = {}
     for _ in progress_indicator(range(nboot)):
         if sample_seeds:
             buf_b[filled] = rng.choice(nb, size=nb, replace=True)
@@ -261,7 +261,7 @@ def multibootstrap(run_info, preds, labels, score_fn, paired_seeds=False, sample
         filled += 1
         if filled == batch or start + filled == nboot:
             _score_batch(out[start:start + filled], base, expt, buf_b[:filled], buf_e[:filled],
-                         buf_x[:filled], sample_seeds, sample_examples, units)
+                         buf_x[:filled], sample_seeds, sample_examples, units, stack)
             start += filled
             filled = 0
     return [(out[i, 0], out[i, 1]) for i in range(nboot)]
@@ -273,13 +273,14 @@ def _exact_seed_means(run_scores: np.ndarray, side: Side) -> np.ndarray:
     return np.ascontiguousarray(np.stack(cols, axis=1))
 
 
-def _score_batch(out, base, expt, draws_b, draws_e, draws_x, sample_seeds, sample_examples, units):
+def _score_batch(out, base, expt, draws_b, draws_e, draws_x, sample_seeds, sample_examples, units,
+                 stack):
     b = out.shape[0]
     if sample_examples:
         if base.metric is not None:
             counts = counts_from_draws(draws_x, units.n_units, counts_dtype((base, expt)))
             n = np.full(b, float(units.n_examples))
-            rs = [side.run_scores(counts, n) for side in (base, expt)]
+            rs = stacked_run_scores([base, expt], counts, n, stack)
         else:
             ex_draws = list(draws_x)
             rs = [side.run_scores(None, None, example_draws=ex_draws) for side in (base, expt)]
@@ -341,7 +342,6 @@ def report_ci(samples, c=0.95, abs_threshold=None, rel_threshold=None,
         raise BootstrapInputError(
             f"The `samples` parameter of {fn} must be a non-empty sequence of (base, expt) pairs. "
             f"Got an array of shape {arr.shape} instead.")
-    check_finite(arr, "samples", fn)
     q = [(1 - c) / 2, 1 - (1 - c) / 2]
     base, expt = np.ascontiguousarray(arr[:, 0]), np.ascontiguousarray(arr[:, 1])
     say = print if verbose else (lambda *a, **k: None)

@@ -81,6 +81,25 @@ class MultiBootstrapResult:
     details : dict
         Everything else: sample switches, cluster column, thresholds, seeds used, jackknife
         acceleration (BCa), variance components (``method="corrected"``).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from multiberts_stats.bootstrap import MatrixRuns, multiboot
+    >>> rng = np.random.default_rng(0)
+    >>> labels = rng.integers(0, 2, 200)
+    >>> info = pd.DataFrame({"pretrain_seed": np.repeat(np.arange(25), 2)})
+    >>> def side(p):
+    ...     return MatrixRuns(info, np.where(rng.random((50, 200)) < p, labels, 1 - labels), labels)
+    >>> res = multiboot(side(0.70), side(0.75), design="paired", nboot=500, rng=1)
+    >>> res.distribution.shape, res.delta_distribution.shape
+    ((500, 2), (500,))
+    >>> list(res.to_frame()["quantity"])
+    ['base', 'expt', 'delta']
+    >>> res.ci["delta"][0] > 0 and res.pvalue < 0.05
+    True
+    >>> print(res.summary())  # doctest: +ELLIPSIS
+    Multi-Bootstrap (paired) of accuracy: 500 replicates resampling seeds and examples; ...
     """
 
     design: str

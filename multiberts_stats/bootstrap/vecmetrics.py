@@ -21,6 +21,8 @@ def sum_by_unit(E: np.ndarray, unit_index: np.ndarray | None, n_units: int) -> n
     """Sum per-example rows of ``E`` (n_examples, ...) into units (n_units, ...)."""
     if unit_index is None:
         return E
+    if E.dtype == bool:
+        E = E.astype(np.int64)
     order = np.argsort(unit_index, kind="stable")
     sorted_idx = unit_index[order]
     starts = np.flatnonzero(np.r_[True, sorted_idx[1:] != sorted_idx[:-1]])
@@ -54,15 +56,19 @@ class VecMetric:
 
 
 def _as_float_stack(*cols) -> np.ndarray:
-    return np.stack([np.asarray(c, dtype=float) for c in cols], axis=-1)
+    """Stack per-example statistics on a last axis (booleans stay boolean: exact and compact)."""
+    arrs = [np.asarray(c) for c in cols]
+    if not all(a.dtype == bool for a in arrs):
+        arrs = [a.astype(float) for a in arrs]
+    return np.stack(arrs, axis=-1)
 
 
 class Accuracy(VecMetric):
     name = "accuracy"
 
     def unit_stats(self, ex, run, unit_index, n_units):
-        correct = (run["prediction"] == ex["label"][None, :]).T  # (n_ex, n_runs)
-        return sum_by_unit(correct[..., None].astype(float), unit_index, n_units)
+        correct = (run["prediction"] == ex["label"][None, :]).T  # (n_ex, n_runs), bool
+        return sum_by_unit(correct[..., None], unit_index, n_units)
 
     def finish(self, T, n):
         return T[..., 0] / n[:, None]

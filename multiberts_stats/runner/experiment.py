@@ -68,16 +68,17 @@ class ExperimentError(ValueError):
 
 
 TOP_KEYS = {"name", "store", "device", "dtype", "checkpoints", "tasks", "methods", "finetune_seeds",
-            "description"}
+            "description", "checkpoint_root"}
 METHOD_SPECS: dict[str, dict[str, Any]] = {
     "probe": {"layers": "all", "pooling": "mean", "C": [0.001, 0.01, 0.1, 1.0], "folds": 3,
               "max_train": 4000, "max_eval": None, "batch_size": 32, "max_length": 128,
-              "max_iter": 1000, "seeds": None, "train_split": None, "eval_split": None},
+              "max_iter": 1000, "seeds": None, "train_split": None, "eval_split": None,
+              "word_pooling": "first"},
     "finetune": {"learning_rate": 2e-5, "epochs": 3, "batch_size": 32, "warmup": 0.1,
                  "weight_decay": 0.01, "max_train": None, "max_eval": None, "max_length": 128,
                  "seeds": None, "save_weights": False, "train_split": None, "eval_split": None,
                  "eval_batch_size": 64},
-    "zeroshot": {"batch_size": 32, "eval_split": None, "options": {}},
+    "zeroshot": {"batch_size": 32, "eval_split": None, "options": {}, "max_eval": None},
 }
 GRID_KEYS = {"finetune": ("learning_rate", "epochs", "batch_size", "warmup", "weight_decay", "max_train")}
 DTYPES = ("float32", "bfloat16", "float16")
@@ -169,6 +170,13 @@ class Experiment:
             raise _err("dtype", f"must be one of {DTYPES}", dtype)
         seeds = parse_seeds(cfg.get("finetune_seeds", [0]), "finetune_seeds")
         checkpoints = _checkpoints(cfg["checkpoints"], base)
+        root = cfg.get("checkpoint_root")
+        if root is not None:
+            if not isinstance(root, str) or not root:
+                raise _err("checkpoint_root", "must be a folder path (a string)", root)
+            root = str(Path(root) if Path(root).is_absolute() else (base / root).resolve())
+            for c in checkpoints:
+                c["checkpoint_root"] = root
         tasks = _tasks(cfg["tasks"], base)
         methods = _methods(cfg["methods"])
         return cls(name=name, store=store, checkpoints=checkpoints, tasks=tasks, methods=methods,
@@ -190,7 +198,8 @@ class Experiment:
                 s.pop("seeds", None)
                 if method == "zeroshot":
                     seeds = [0]
-                eval_split = s.pop("eval_split", None) or splits.get("eval_split") or "validation"
+                eval_split = (s.pop("eval_split", None) or splits.get("eval_split")
+                              or _default_split(spec))
                 train_split = s.pop("train_split", None) or splits.get("train_split") or "train"
                 if method == "zeroshot":
                     train_split = None
@@ -220,10 +229,18 @@ class Experiment:
         return out
 
 
+def _default_split(spec) -> str:
+    try:
+        from .resolve import resolve_task
+        return resolve_task(spec).default_split or "validation"
+    except Exception:  # resolved (with a clear error) when the job runs
+        return "validation"
+
+
 def _jsonable(cfg):
+    """The config as plain JSON (objects given from Python, e.g. a Task, become their repr)."""
     import json
-    from multiberts_stats.store import canonical_json
-    return json.loads(canonical_json(cfg))
+    return json.loads(json.dumps(cfg, sort_keys=True, default=lambda o: repr(o)))
 
 
 def _pick_device(device: str) -> str:
@@ -242,15 +259,22 @@ _STEP_RE = re.compile(r"step[_-]?(\d+)(k?)", re.I)
 
 
 def _folder_labels(path: Path) -> tuple[int | None, int | None]:
+    """Seed and step of a checkpoint folder: from the record a family builder wrote
+    (``tiny_checkpoint.json`` / ``mini_pretraining.json``), else from a name like
+    ``...seed_3-step_200k`` (step in the unit the name uses)."""
+    import json
+
+    for rec in ("tiny_checkpoint.json", "mini_pretraining.json"):
+        try:
+            r = json.loads((path / rec).read_text())
+            return int(r["seed"]), int(r["step"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
     name = path.name
     seed = _SEED_RE.search(name)
     step = _STEP_RE.search(name)
     s = int(seed.group(1)) if seed else None
-    if step:
-        k = int(step.group(1))
-        st = k if step.group(2) else k // 1000
-    else:
-        st = None
+    st = int(step.group(1)) if step else None
     return s, st
 
 
@@ -295,13 +319,32 @@ def _catalog_family(entry: dict) -> list[dict]:
     from .resolve import spec_from_checkpoint
 
     fam_name = entry["family"]
-    kw = {k: entry[k] for k in ("seeds", "steps") if k in entry}
-    fam = C.multiberts() if fam_name == "multiberts" else C.get_family(fam_name)
-    sel = fam.select(**kw) if kw else fam
+    unknown = set(entry) - {"family", "seeds", "steps", "strict"}
+    if unknown:
+        raise _err("checkpoints", f"has unknown keys {sorted(unknown)} for a catalog family "
+                   "(allowed: family, seeds, steps, strict; or root= for a folder family)", entry)
+    kw = {k: entry[k] for k in ("seeds", "steps", "strict") if k in entry}
+    if fam_name != "multiberts":
+        raise _err("checkpoints.family", "must be 'multiberts' for a catalog selection (other "
+                   "families: give `root` = a folder of checkpoint folders, or a list of "
+                   "checkpoints)", fam_name)
+    try:
+        sel = C.multiberts().select(**kw) if kw else C.multiberts()
+    except C.CheckpointError as e:
+        raise ExperimentError(f"The `checkpoints` selection {entry!r} is invalid: {e}") from e
     return [spec_from_checkpoint(c) for c in sel]
 
 
 def _checkpoints(value, base: Path) -> list[dict]:
+    from .resolve import spec_from_checkpoint
+
+    if hasattr(value, "hub_id") and hasattr(value, "seed"):       # one catalog Checkpoint
+        value = [value]
+    if not isinstance(value, (dict, list, str)) and hasattr(value, "__iter__"):   # a Family
+        value = list(value)
+    if isinstance(value, list) and value and all(hasattr(v, "hub_id") and hasattr(v, "seed")
+                                                 for v in value):
+        return [spec_from_checkpoint(v) for v in value]
     if isinstance(value, dict):
         if "root" in value:
             return _local_family(value, base)
@@ -349,13 +392,16 @@ def _checkpoints(value, base: Path) -> list[dict]:
 
 # ---------------------------------------------------------------------------- tasks
 def _tasks(value, base: Path) -> list[dict]:
-    if isinstance(value, (str, dict)):
+    if isinstance(value, (str, dict)) or (hasattr(value, "load") and hasattr(value, "name")):
         value = [value]
     if not isinstance(value, list) or not value:
         raise _err("tasks", "must be a non-empty list of task names or task tables", value)
     out = []
     for i, item in enumerate(value):
         where = f"tasks[{i}]"
+        if not isinstance(item, (str, dict)) and hasattr(item, "load") and hasattr(item, "name"):
+            out.append({"name": str(item.name), "spec": item, "splits": {}})   # a Task object
+            continue
         if isinstance(item, str):
             item = {"name": item}
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
@@ -415,6 +461,8 @@ def _check_method(name: str, s: dict) -> None:
     _pos_int(f"{w}.batch_size", s["batch_size"]) if not isinstance(s["batch_size"], list) else \
         [_pos_int(f"{w}.batch_size", b) for b in s["batch_size"]]
     if name == "probe":
+        if s["word_pooling"] not in ("first", "mean"):
+            raise _err(f"{w}.word_pooling", "must be 'first' or 'mean'", s["word_pooling"])
         if s["pooling"] not in ("cls", "mean"):
             raise _err(f"{w}.pooling", "must be 'cls' or 'mean'", s["pooling"])
         if s["layers"] != "all":
@@ -448,6 +496,7 @@ def _check_method(name: str, s: dict) -> None:
         if not isinstance(s["save_weights"], bool):
             raise _err(f"{w}.save_weights", "must be true or false", s["save_weights"])
     elif name == "zeroshot":
+        _pos_int(f"{w}.max_eval", s["max_eval"], allow_none=True)
         if not isinstance(s["options"], dict):
             raise _err(f"{w}.options", "must be a table of keyword arguments for the scorer", s["options"])
 

@@ -221,10 +221,24 @@ def extract_word_features(model, tokenizer, sentences: Sequence[Sequence[str]], 
     sent_index = np.repeat(np.arange(len(sentences)), [len(s) for s in sentences])
     if not sentences:
         return out, sent_index
-    encd = tokenizer(sentences, is_split_into_words=True, truncation=True, max_length=max_length,
-                     padding=False, return_attention_mask=False)
-    ids = encd["input_ids"]
-    word_ids = [encd.word_ids(i) for i in range(len(sentences))]
+    try:
+        from multiberts_stats.tasks.pos import align_words_to_subtokens
+    except ImportError:
+        align_words_to_subtokens = None
+    if align_words_to_subtokens is not None:
+        aligned = [align_words_to_subtokens(ws, tokenizer, "first" if aggregate == "first" else "mean",
+                                            max_length=max_length) for ws in sentences]
+        ids = [a[0] for a in aligned]
+        positions = [a[1] for a in aligned]
+    else:
+        encd = tokenizer(sentences, is_split_into_words=True, truncation=True, max_length=max_length,
+                         padding=False, return_attention_mask=False)
+        ids = encd["input_ids"]
+        positions = []
+        for i, ws in enumerate(sentences):
+            wid = [-1 if w is None else w for w in encd.word_ids(i)]
+            pos = [[j for j, w in enumerate(wid) if w == k] for k in range(len(ws))]
+            positions.append([p[:1] if aggregate == "first" else p for p in pos])
     lengths = np.array([len(s) for s in ids])
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     from tqdm.auto import tqdm
@@ -238,11 +252,9 @@ def extract_word_features(model, tokenizer, sentences: Sequence[Sequence[str]], 
                 hs = _forward(enc, tid, mask, None, device)
                 stack = torch.stack([hs[layer].float() for layer in keep]).cpu().numpy()
                 for r, i in enumerate(b):
-                    wid = np.array([-1 if w is None else w for w in word_ids[i]])
-                    for w in np.unique(wid[wid >= 0]):
-                        pos = np.nonzero(wid == w)[0]
-                        v = stack[:, r, pos[0]] if aggregate == "first" else stack[:, r, pos].mean(1)
-                        out[:, offsets[i] + w] = v
+                    for w, pos in enumerate(positions[i]):
+                        if pos:
+                            out[:, offsets[i] + w] = stack[:, r, pos].mean(1)
                 bar.update(len(b))
     finally:
         bar.close()

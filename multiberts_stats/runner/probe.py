@@ -23,7 +23,7 @@ __all__ = ["fit_probe", "run_probe", "subsample", "PROBE_DEFAULTS"]
 
 PROBE_DEFAULTS = {"layers": None, "pooling": "mean", "C": [0.001, 0.01, 0.1, 1.0], "folds": 3,
                   "max_train": 4000, "max_eval": None, "batch_size": 32, "max_length": 128,
-                  "max_iter": 1000}
+                  "max_iter": 1000, "word_pooling": "first"}
 
 
 def subsample(df: pd.DataFrame, n: int | None, seed: int = 0) -> pd.DataFrame:
@@ -124,12 +124,32 @@ def base_rows(job, eval_df: pd.DataFrame, *, layer=None) -> pd.DataFrame:
     })
 
 
+def _holdout(df: pd.DataFrame, part: str) -> pd.DataFrame:
+    """Half of a split's examples (a fixed shuffle), when training and evaluation share a split."""
+    idx = np.random.default_rng(0).permutation(len(df))
+    half = len(df) // 2
+    keep = np.sort(idx[:half] if part == "train" else idx[half:])
+    return df.iloc[keep].reset_index(drop=True)
+
+
 def run_probe(job, *, store, quiet: bool = True):
-    """Run one probe job: rows for every probed layer and provenance extras."""
+    """Run one probe job: rows for every probed layer and provenance extras.
+
+    Sentence tasks: one feature vector per example ([CLS] or mean pooling).  Token tasks (POS):
+    one per word (its first sub-token, or the mean of its sub-tokens with
+    ``word_pooling="mean"``), ``max_train`` counting sentences, one row per word with
+    ``example_id = <sentence id>:<word index>`` and ``cluster`` = the sentence.  When the
+    training and evaluation splits are the same split, the probe trains on a fixed half of its
+    examples and is evaluated on the other half.
+    """
     s = {**PROBE_DEFAULTS, **job.settings}
     task = resolve_task(job.task)
-    train_df = subsample(task.load(job.train_split), s["max_train"], seed=0)
-    eval_df = subsample(task.load(job.eval_split), s["max_eval"], seed=0)
+    if task.level == "token":
+        return _run_token_probe(job, task, s, store=store, quiet=quiet)
+    if task.level != "sentence":
+        raise ValueError(f"Probing needs a sentence- or token-level task; {task.name!r} is "
+                         f"{task.level!r} (score it with the zeroshot method).")
+    train_df, eval_df = _splits(job, task, s)
     state = {"model": None}
 
     def model():
@@ -182,3 +202,82 @@ def run_probe(job, *, store, quiet: bool = True):
         chosen[int(layer)] = C
     return pd.concat(frames, ignore_index=True), {"chosen_C": chosen, "n_train": len(train_df),
                                                   "features_cached": bool(hit_tr and hit_ev)}
+
+
+def _splits(job, task, s):
+    if job.train_split == job.eval_split:
+        full = task.load(job.eval_split)
+        return (subsample(_holdout(full, "train"), s["max_train"], seed=0),
+                subsample(_holdout(full, "eval"), s["max_eval"], seed=0))
+    return (subsample(task.load(job.train_split), s["max_train"], seed=0),
+            subsample(task.load(job.eval_split), s["max_eval"], seed=0))
+
+
+def _run_token_probe(job, task, s, *, store, quiet):
+    from multiberts_stats.store import canonical_json
+
+    train_df, eval_df = _splits(job, task, s)
+    words_col = task.text_columns[0]
+    agg = s.get("word_pooling", "first")
+    state = {"model": None}
+
+    def feats(df, split):
+        key = cache_key(ckpt=checkpoint_identity(job.checkpoint), task=job.task_name,
+                        spec=repr(job.task), split=split, ids=_ids_hash(df["example_id"]),
+                        word_pooling=agg, max_length=s["max_length"], dtype=job.dtype, level="token")
+
+        def compute():
+            if state["model"] is None:
+                state["model"] = load_model(job.checkpoint, "encoder", device=job.device)
+            m, tok = state["model"]
+            return extract_word_features(m, tok, df[words_col].tolist(), batch_size=s["batch_size"],
+                                         max_length=max(int(s["max_length"]), 256), device=job.device,
+                                         dtype=job.dtype, quiet=quiet, aggregate=agg,
+                                         desc=f"word features {split}")[0]
+        return cached_features(store.features_dir, key, compute)
+
+    try:
+        (Ftr, hit_tr), (Fev, hit_ev) = feats(train_df, job.train_split), feats(eval_df, job.eval_split)
+    finally:
+        state["model"] = None
+        gc.collect()
+
+    def words(df):
+        sid = np.repeat(df["example_id"].astype(str).to_numpy(), df[words_col].map(len).to_numpy())
+        idx = np.concatenate([np.arange(len(w)) for w in df[words_col]]) if len(df) else np.array([], int)
+        lab = np.concatenate([np.asarray(x, dtype=float) for x in df["label"]]) if len(df) else np.array([])
+        return sid, idx, lab
+
+    _, _, ytr = words(train_df)
+    sid, widx, yev = words(eval_df)
+    ok_tr = ~np.isnan(Ftr[0]).any(1)
+    ok_ev = ~np.isnan(Fev[0]).any(1)
+    n_layers = Ftr.shape[0]
+    layers = range(n_layers) if s["layers"] in (None, "all") else s["layers"]
+    c = job.checkpoint
+    n = int(ok_ev.sum())
+    base = pd.DataFrame({
+        "family": [str(c["family"])] * n, "checkpoint": [str(c["checkpoint"])] * n,
+        "pretrain_seed": np.full(n, int(c["pretrain_seed"]), dtype=np.int64),
+        "step": np.full(n, int(c["step"]), dtype=np.int64), "task": [job.task_name] * n,
+        "split": [job.eval_split] * n, "method": [job.method] * n,
+        "finetune_seed": np.full(n, int(job.seed), dtype=np.int64),
+        "hparams": [canonical_json(job.hparams)] * n,
+        "example_id": [f"{a}:{b}" for a, b in zip(sid[ok_ev], widx[ok_ev])],
+        "label": yev[ok_ev], "cluster": sid[ok_ev]})
+    frames, chosen = [], {}
+    from tqdm.auto import tqdm
+
+    for layer in tqdm(list(layers), desc="probe layers", disable=quiet, leave=False):
+        pred, score, C = fit_probe(Ftr[int(layer)][ok_tr], ytr[ok_tr], Fev[int(layer)][ok_ev],
+                                   C=s["C"], folds=s["folds"], seed=job.seed, max_iter=s["max_iter"])
+        rows = base.copy()
+        rows.insert(7, "layer", pd.array([int(layer)] * n, dtype="Int64"))
+        rows["prediction"] = pred
+        rows["score"] = score
+        frames.append(rows)
+        chosen[int(layer)] = C
+    return pd.concat(frames, ignore_index=True), {
+        "chosen_C": chosen, "n_train_sentences": len(train_df), "n_train_words": int(ok_tr.sum()),
+        "truncated_words_train": int((~ok_tr).sum()), "truncated_words_eval": int((~ok_ev).sum()),
+        "features_cached": bool(hit_tr and hit_ev)}

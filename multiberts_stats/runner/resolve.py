@@ -82,19 +82,15 @@ def checkpoint_identity(spec: dict) -> dict:
 
 
 def _checkpoint_object(spec: dict):
-    """A :class:`multiberts_stats.checkpoints.Checkpoint` for a spec, when that module exists."""
-    try:
-        from multiberts_stats import checkpoints as C
-    except ImportError:
-        return None
-    obj = spec.get("object")
-    if obj is not None:
-        return obj
-    try:
-        return C.resolve_checkpoint(spec.get("path") or spec.get("hub_id") or spec["checkpoint"],
-                                    **({"revision": spec["revision"]} if spec.get("revision") else {}))
-    except Exception:
-        return None
+    """A :class:`multiberts_stats.checkpoints.Checkpoint` for a spec."""
+    from multiberts_stats import checkpoints as C
+
+    hub = spec.get("hub_id")
+    step = int(spec.get("step", 0))
+    return C.Checkpoint(family=str(spec.get("family") or "custom"), hub_id=hub,
+                        path=None if hub else str(spec.get("path") or spec.get("checkpoint")),
+                        seed=int(spec.get("pretrain_seed", 0)), step=step,
+                        step_raw=int(spec.get("step_raw", step)), revision=spec.get("revision"))
 
 
 def _local_tokenizer(path: str):
@@ -155,8 +151,10 @@ def _load_model(spec: dict, kind: str = "encoder", *, num_labels: int = 2, seed:
         except ImportError:
             C = None
         if C is not None and hasattr(C, "load_encoder"):
-            target = _checkpoint_object(spec) or path
+            target = _checkpoint_object(spec)
             kw = {"device": device}
+            if spec.get("checkpoint_root"):
+                kw["checkpoint_root"] = spec["checkpoint_root"]
             if kind == "encoder":
                 return C.load_encoder(target, **kw)
             if kind == "masked_lm":
@@ -234,6 +232,7 @@ class TaskView:
     level: str = "sentence"          # "sentence" | "token" | "zeroshot"
     splits: tuple = ()
     extra_columns: tuple = ()
+    default_split: str | None = None
 
     def load(self, split: str) -> pd.DataFrame:
         return self.task.load(split)
@@ -258,14 +257,18 @@ def view_task(task) -> TaskView:
     labels = _get(task, "label_names", "labels", "label_space")
     num = _get(task, "num_labels")
     if num is None:
-        num = len(labels) if labels is not None else 2
+        if _get(task, "kind") == "regression":
+            num = 1
+        else:
+            num = len(labels) if labels is not None else 2
     level = _get(task, "level", "kind", default="sentence")
     if str(level) in ("zero_shot", "zeroshot", "mlm"):
         level = "zeroshot"
     splits = tuple(_get(task, "splits", default=()) or ())
     extras = tuple(_get(task, "extra_columns", default=()) or ())
     return TaskView(task=task, name=str(name), text_columns=tuple(text), num_labels=int(num),
-                    level=str(level), splits=splits, extra_columns=extras)
+                    level=str(level), splits=splits, extra_columns=extras,
+                    default_split=_get(task, "default_split"))
 
 
 def resolve_task(spec) -> TaskView:
@@ -294,17 +297,12 @@ def spec_from_checkpoint(ckpt) -> dict:
     """A picklable checkpoint spec from a catalog :class:`~multiberts_stats.checkpoints.Checkpoint`."""
     if isinstance(ckpt, dict):
         return dict(ckpt)
-    hub_id = _get(ckpt, "hub_id", "name", "id")
-    path = _get(ckpt, "path", "local_path", "folder")
-    spec = {"family": str(_get(ckpt, "family", "family_name", default="custom")),
-            "checkpoint": str(hub_id if hub_id is not None else path),
-            "pretrain_seed": int(_get(ckpt, "seed", "pretrain_seed", default=0)),
-            "step": int(_get(ckpt, "step", "step_k", default=2000))}
-    if hub_id is not None:
-        spec["hub_id"] = str(hub_id)
-    if path is not None:
-        spec["path"] = str(path)
-    rev = _get(ckpt, "revision")
-    if rev:
-        spec["revision"] = str(rev)
+    spec = {"family": str(ckpt.family), "checkpoint": str(ckpt.name),
+            "pretrain_seed": int(ckpt.seed), "step": int(ckpt.step), "step_raw": int(ckpt.step_raw)}
+    if ckpt.hub_id is not None:
+        spec["hub_id"] = str(ckpt.hub_id)
+    if ckpt.path is not None:
+        spec["path"] = str(ckpt.path)
+    if ckpt.revision:
+        spec["revision"] = str(ckpt.revision)
     return spec

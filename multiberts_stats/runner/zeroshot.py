@@ -20,7 +20,8 @@ from .resolve import load_model, resolve_task
 
 __all__ = ["run_zeroshot", "ZEROSHOT_DEFAULTS"]
 
-ZEROSHOT_DEFAULTS = {"batch_size": 32, "options": {}}
+ZEROSHOT_DEFAULTS = {"batch_size": 32, "options": {}, "max_eval": None}
+_AMP = {"bfloat16": "bf16", "float16": "fp16", "float32": None}
 
 
 def _scorer(task):
@@ -53,11 +54,14 @@ def run_zeroshot(job, *, store, quiet: bool = True):
     s = {**ZEROSHOT_DEFAULTS, **job.settings}
     task = resolve_task(job.task)
     examples = task.load(job.eval_split)
+    if s["max_eval"] is not None:
+        from .probe import subsample
+        examples = subsample(examples, int(s["max_eval"]), seed=0)
     scorer = _scorer(task)
-    model, tok = load_model(job.checkpoint, "masked_lm", device=job.device, dtype=job.dtype)
+    model, tok = load_model(job.checkpoint, "masked_lm", device=job.device)
     try:
         out = _call(scorer, model, tok, examples, batch_size=int(s["batch_size"]), device=job.device,
-                    quiet=quiet, dtype=job.dtype, **dict(s["options"]))
+                    quiet=quiet, amp=_AMP[job.dtype], **dict(s["options"]))
     finally:
         del model
         gc.collect()
@@ -84,9 +88,12 @@ def run_zeroshot(job, *, store, quiet: bool = True):
     if "label" in out.columns and examples["label"].isna().all():
         rows["label"] = pd.to_numeric(out["label"]).astype(float).to_numpy()
     text = set(task.text_columns)
-    for src in (examples.reset_index(drop=True), out.reset_index(drop=True)):
+    declared = set(task.extra_columns)
+    for src, only in ((examples.reset_index(drop=True), declared), (out.reset_index(drop=True), None)):
         for c in src.columns:
             if c in rows.columns or c in text or c in ("example_id",):
+                continue
+            if only and c not in only:
                 continue
             col = src[c]
             if col.map(lambda v: isinstance(v, (list, dict, tuple, np.ndarray))).any():

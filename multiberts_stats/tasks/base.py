@@ -92,6 +92,9 @@ class Task:
         Resampling unit: ``"example"`` or the column whose values are clusters (``"occupation"``).
     splits : tuple of str
         Splits that :meth:`load` accepts; ``default_split`` is the evaluation split.
+        ``split_aliases`` maps other names onto them (Winogender's only split is ``test``, MNLI's
+        ``validation`` means ``validation_matched``), so a runner asking for ``"validation"``
+        gets the evaluation data of every task.
     data_dir : str or Path, optional
         Default local data folder for this task (overrides ``$MULTIBERTS_STATS_DATA``).
 
@@ -115,6 +118,7 @@ class Task:
     data_dir: str | os.PathLike | None = None
     aliases: tuple = ()
     extra_columns: tuple = field(default=(), repr=False)
+    split_aliases: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         from multiberts_stats.metrics import METRICS
@@ -157,6 +161,11 @@ class Task:
             raise TaskError(f"The `default_split` of task {self.name!r} must be one of {self.splits}. "
                             f"Got {self.default_split!r} instead.")
         self.aliases = tuple(self.aliases)
+        self.split_aliases = dict(self.split_aliases or {})
+        bad = {k: v for k, v in self.split_aliases.items() if v not in self.splits}
+        if bad:
+            raise TaskError(f"The `split_aliases` of task {self.name!r} must point at splits in "
+                            f"{list(self.splits)}. Got {bad} instead.")
 
     # ------------------------------------------------------------------ info
     @property
@@ -200,12 +209,21 @@ class Task:
             ``../shared/data``, or the task's own folder). Default: the task's ``data_dir``, then
             ``$MULTIBERTS_STATS_DATA``, then the Hugging Face hub when reachable.
         """
-        split = self.default_split if split is None else split
-        if split not in self.splits:
-            raise TaskError(f"The `split` parameter of {self.name}.load must be one of "
-                            f"{list(self.splits)}. Got {split!r} instead.")
+        split = self.resolve_split(split)
         df = self._load(split, data_dir if data_dir is not None else self.data_dir)
         return self._finish(df, split)
+
+    def resolve_split(self, split: str | None) -> str:
+        """The canonical split name for ``split`` (None -> ``default_split``; aliases resolved)."""
+        if split is None:
+            return self.default_split
+        if split in self.splits:
+            return split
+        if split in self.split_aliases:
+            return self.split_aliases[split]
+        extra = f" (or the alias(es) {sorted(self.split_aliases)})" if self.split_aliases else ""
+        raise TaskError(f"The `split` parameter of {self.name}.load must be one of "
+                        f"{list(self.splits)}{extra}. Got {split!r} instead.")
 
     def _load(self, split: str, data_dir) -> pd.DataFrame:  # pragma: no cover - abstract
         raise NotImplementedError(f"Task {self.name!r} ({type(self).__name__}) has no loader.")

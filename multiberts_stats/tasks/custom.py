@@ -37,6 +37,7 @@ class FileTask(Task):
     cluster_source: str | None = None
     format: str | None = None
     keep_columns: bool = True
+    on_bad_lines: str = "error"
 
     def data_source(self, data_dir=None) -> str:
         return ", ".join(f"{s}: {self._path(s, data_dir)}" for s in self.splits)
@@ -50,7 +51,7 @@ class FileTask(Task):
 
     def _load(self, split, data_dir):
         path = self._path(split, data_dir)
-        raw = read_table(path, self.format)
+        raw = read_table(path, self.format, on_bad_lines=self.on_bad_lines)
         cols = [c for c in raw.columns if c != "_line"]
         if len(raw) == 0:
             raise TaskError(f"Task {self.name!r}: the file {path} has a header but no rows.")

@@ -30,7 +30,9 @@ class GlueTask(Task):
 
     ``columns`` maps the output column (hub naming: ``sentence``, ``sentence1``, ``premise``, ...)
     to the column of the original TSV; ``label_column`` is the TSV's label column; ``names`` gives
-    the column names of a header-less file (CoLA).
+    the column names of a header-less file (CoLA). ``on_bad_lines="warn"`` skips malformed lines
+    with a warning that lists their line numbers (default: an error), e.g.
+    ``get_task("qqp", on_bad_lines="warn")``.
     """
 
     folder: str = ""
@@ -41,6 +43,7 @@ class GlueTask(Task):
     header: bool = True
     names: tuple = ()
     files: dict = field(default_factory=dict)
+    on_bad_lines: str = "error"
 
     def _files(self, split):
         return self.files.get(split, {"train": "train.tsv", "validation": "dev.tsv"}.get(split))
@@ -65,7 +68,8 @@ class GlueTask(Task):
         return self._load_hub(split, looked)
 
     def _load_tsv(self, path, split):
-        raw = read_tsv(path, header=self.header, names=list(self.names) if not self.header else None)
+        raw = read_tsv(path, header=self.header, names=list(self.names) if not self.header else None,
+                       on_bad_lines=self.on_bad_lines)
         needed = list(self.columns.values()) + [self.label_column] + list(self.id_columns.values())
         missing = [c for c in needed if c not in raw.columns]
         if missing:
@@ -142,7 +146,7 @@ GLUE_TASKS = [
           ["entailment", "neutral", "contradiction"], ("accuracy",), label_column="gold_label",
           id_columns={"pairID": "pairID", "genre": "genre"},
           splits=("train", "validation_matched", "validation_mismatched"),
-          default_split="validation_matched",
+          default_split="validation_matched", split_aliases={"validation": "validation_matched"},
           files={"train": "train.tsv", "validation_matched": "dev_matched.tsv",
                  "validation_mismatched": "dev_mismatched.tsv"},
           aliases=("glue_mnli",), description="Multi-Genre NLI (matched / mismatched)"),

@@ -206,13 +206,17 @@ _FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "tsv", ".jsonl"
             ".json": "jsonl", ".ndjson": "jsonl"}
 
 
-def read_table(path, format: str | None = None) -> pd.DataFrame:
+def read_table(path, format: str | None = None, on_bad_lines: str = "error") -> pd.DataFrame:
     """Read a user's CSV, TSV or JSONL file (format from ``format`` or the file extension).
 
     CSV uses standard quoting; TSV is read like GLUE (no quoting) by :func:`read_tsv`; JSONL
-    is one JSON object per line. Malformed lines are reported with their line numbers. The
+    is one JSON object per line. Malformed lines are reported with their line numbers (an error,
+    or with ``on_bad_lines="warn"`` a warning that lists them, and they are skipped). The
     returned frame has a ``_line`` column with each row's line number.
     """
+    if on_bad_lines not in ("error", "warn"):
+        raise TaskError("The `on_bad_lines` parameter of read_table must be 'error' or 'warn'. "
+                        f"Got {on_bad_lines!r} instead.")
     path = Path(path)
     fmt = format or _FORMATS.get(path.suffix.lower())
     if fmt not in ("csv", "tsv", "jsonl"):
@@ -220,7 +224,7 @@ def read_table(path, format: str | None = None) -> pd.DataFrame:
                         f"end in .csv, .tsv or .jsonl). Got format={format!r} for {path}.")
     path = _require_file(path)
     if fmt == "tsv":
-        return read_tsv(path)
+        return read_tsv(path, on_bad_lines=on_bad_lines)
     if fmt == "csv":
         rows, lines, bad, cols = [], [], [], None
         n_total = 0
@@ -241,7 +245,7 @@ def read_table(path, format: str | None = None) -> pd.DataFrame:
                 lines.append(ln)
         if cols is None:
             raise TaskError(f"The file {path} is empty.")
-        _report_bad(bad, path, "error", n_total)
+        _report_bad(bad, path, on_bad_lines, n_total)
         df = pd.DataFrame(rows, columns=cols, dtype=object) if rows else pd.DataFrame(columns=cols)
         df["_line"] = lines
         return df
@@ -264,7 +268,7 @@ def read_table(path, format: str | None = None) -> pd.DataFrame:
             lines.append(ln)
     if n_total == 0:
         raise TaskError(f"The file {path} is empty.")
-    _report_bad(bad, path, "error", n_total)
+    _report_bad(bad, path, on_bad_lines, n_total)
     df = pd.DataFrame.from_records(records)
     df["_line"] = lines
     return df

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import re
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,6 +191,7 @@ WINOGENDER = WinogenderTask(
     label_space=["occupation", "participant"],
     metrics=("accuracy", "winogender_bias_r", "winogender_bias_slope"), unit="occupation",
     splits=("test",), default_split="test", aliases=("winogender_schemas", "wino"),
+    split_aliases={"validation": "test", "all": "test"},
     extra_columns=("occupation", "participant", "someone", "gender", "bls_pct_female",
                    "template_id", "pronoun_case"),
     description="Winogender schemas: zero-shot coreference & gender bias vs BLS % women")
@@ -202,7 +204,7 @@ def _referent(row, which: str) -> str:
     return "someone" if row["participant"] == "someone" else f"the {row['participant']}"
 
 
-def rewrite_sentence(row, which: str, method: str = "substitution") -> str:
+def rewrite_sentence(row, which: str, method: str = "substitution", *, _span: bool = False):
     """The sentence with its pronoun resolved to ``which`` (``"occupation"`` or ``"participant"``).
 
     ``method="substitution"`` replaces the pronoun by the referent ("he" -> "the technician",
@@ -235,6 +237,8 @@ def rewrite_sentence(row, which: str, method: str = "substitution") -> str:
         raise ValueError(f"The `method` parameter must be 'substitution' or 'apposition'. Got {method!r}.")
     if a == 0:
         new = new[0].upper() + new[1:]
+    if _span:
+        return s[:a] + new + s[b:], (a, a + len(new))
     return s[:a] + new + s[b:]
 
 
@@ -246,13 +250,18 @@ def _torch():
 
 def pseudo_log_likelihood(model, tokenizer, sentences, *, batch_size: int = 64,
                           max_length: int | None = None, progress: bool = False,
-                          device=None, amp: str | None = None) -> np.ndarray:
+                          device=None, amp: str | None = None, keep_spans=None) -> np.ndarray:
     """Masked-LM pseudo-log-likelihood of each sentence (Salazar et al., 2020).
 
     Each token (not [CLS]/[SEP]) is masked in turn and the log-probability of the original token
     at that position is summed. All masked copies of all (distinct) sentences are sorted by
     length and run in batches with dynamic padding under ``torch.inference_mode``; only the
     masked positions go through the output layer.
+
+    A sentence longer than the model's maximum length (``max_length``, default from the model
+    and tokenizer) is cut with a warning: to its first sub-tokens, or, when ``keep_spans`` gives
+    a ``(char_start, char_end)`` per sentence, to a window around that span (Winogender scoring
+    passes the rewritten referent so that the two readings stay comparable).
 
     ``amp="bf16"`` (or ``"fp16"``) runs the encoder under ``torch.autocast`` (meant for GPUs;
     log-probabilities are still taken in float32). On the 2-core CPU of the benchmarks it was
@@ -267,11 +276,32 @@ def pseudo_log_likelihood(model, tokenizer, sentences, *, batch_size: int = 64,
     >>> pseudo_log_likelihood(model, tokenizer, ["the nurse said she was tired."])  # doctest: +SKIP
     array([-23.4])
     """
-    torch = _torch()
     sentences = list(sentences)
+    if keep_spans is not None:
+        keep_spans = list(keep_spans)
+        if len(keep_spans) != len(sentences):
+            raise ValueError(f"`keep_spans` must have one (start, end) per sentence. Got "
+                             f"{len(keep_spans)} for {len(sentences)} sentences.")
+        span_of = dict(zip(sentences, keep_spans))
     uniq = list(dict.fromkeys(sentences))
-    enc = tokenizer(uniq, add_special_tokens=True, truncation=max_length is not None,
-                    max_length=max_length)["input_ids"]
+    L = _max_length(model, tokenizer, max_length)
+    enc = tokenizer(uniq, add_special_tokens=True)["input_ids"]
+    too_long = [i for i, ids in enumerate(enc) if len(ids) > L]
+    if too_long:
+        how = (f"a window of {L - 2} sub-tokens around the given span" if keep_spans is not None
+               else f"the first {L - 2} sub-tokens")
+        warnings.warn(f"{len(too_long)} of {len(uniq)} sentences are longer than the model's "
+                      f"{L} tokens; their pseudo-log-likelihood covers {how} only, e.g. "
+                      f"{uniq[too_long[0]]!r}.", stacklevel=2)
+        for i in too_long:
+            ids = enc[i]
+            center = 1
+            if keep_spans is not None:
+                center = _token_at(tokenizer, uniq[i], span_of[uniq[i]], ids)
+                center = min(max(center, 1), len(ids) - 2)
+                enc[i] = _window(ids, center, L, ids[0], ids[-1])[0]
+            else:
+                enc[i] = ids[: L - 1] + ids[-1:]
     special = set(tokenizer.all_special_ids)
     jobs = []  # (sentence index, position)
     for si, ids in enumerate(enc):
@@ -280,75 +310,134 @@ def pseudo_log_likelihood(model, tokenizer, sentences, *, batch_size: int = 64,
                 jobs.append((si, pos))
     jobs.sort(key=lambda j: len(enc[j[0]]))
     scores = np.zeros(len(uniq))
-    logp = _masked_logprobs(model, tokenizer, [(enc[si], [pos]) for si, pos in jobs],
+    logp = _masked_logprobs(model, tokenizer, [(enc[si], [pos], [enc[si][pos]]) for si, pos in jobs],
                             batch_size=batch_size, progress=progress, device=device,
                             desc="pseudo-log-likelihood", amp=amp)
     for (si, pos), lp in zip(jobs, logp):
-        scores[si] += float(lp[0, enc[si][pos]])
+        scores[si] += float(lp[0, 0])
     index = {s: i for i, s in enumerate(uniq)}
     return np.array([scores[index[s]] for s in sentences])
 
 
 def _masked_logprobs(model, tokenizer, items, *, batch_size, progress, device, desc,
                      target_ids=None, amp=None):
-    """For each (ids, mask_positions): mask those positions, return log-softmax rows there.
+    """Masked-LM log-probabilities at masked positions, batched.
 
-    With ``target_ids`` only those vocabulary columns are returned. Items must be sorted by
-    length by the caller for efficient padding (any order is correct).
+    ``items``: list of ``(ids, positions, targets)``. Each item's ``positions`` are replaced by
+    the mask token in one copy; the result for the item is an array of shape
+    ``(len(positions), k)``: the log-probability of ``targets[j]`` (one id per position, k = 1)
+    or, when ``target_ids`` is given, of each of those ids (k = len(target_ids)). Only these
+    numbers leave the device: memory is O(items), not O(items x vocabulary). Items should be
+    sorted by length by the caller (any order gives the same numbers).
     """
     torch = _torch()
+    import contextlib
+
     from tqdm.auto import tqdm
 
-    if not isinstance(batch_size, int) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"The `batch_size` parameter must be a positive integer. Got {batch_size!r} instead.")
     if amp not in (None, "bf16", "fp16"):
         raise ValueError(f"The `amp` parameter must be None, 'bf16' or 'fp16'. Got {amp!r} instead.")
+    batch_size = int(batch_size)
     mask_id = tokenizer.mask_token_id
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     if device is None:
         device = next(model.parameters()).device
+    dev_type = torch.device(device).type
+    cast = (torch.autocast(dev_type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+            if amp else contextlib.nullcontext())
+    fixed = None if target_ids is None else torch.tensor(list(target_ids), device=device)
     was_training = model.training
     model.eval()
     out = []
     bar = tqdm(total=len(items), desc=desc, disable=not progress, leave=False)
-    import contextlib
-
-    dev_type = torch.device(device).type
-    cast = (torch.autocast(dev_type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
-            if amp else contextlib.nullcontext())
     try:
         with torch.inference_mode(), cast:
             for b0 in range(0, len(items), batch_size):
                 chunk = items[b0:b0 + batch_size]
-                L = max(len(ids) for ids, _ in chunk)
+                L = max(len(it[0]) for it in chunk)
                 inp = torch.full((len(chunk), L), pad_id, dtype=torch.long)
                 att = torch.zeros((len(chunk), L), dtype=torch.long)
-                rows, cols = [], []
-                for r, (ids, positions) in enumerate(chunk):
+                rows, cols, tgts = [], [], []
+                for r, (ids, positions, targets) in enumerate(chunk):
                     inp[r, : len(ids)] = torch.tensor(ids, dtype=torch.long)
                     att[r, : len(ids)] = 1
-                    for p in positions:
+                    for j, p in enumerate(positions):
                         inp[r, p] = mask_id
                         rows.append(r)
                         cols.append(p)
+                        if fixed is None:
+                            tgts.append(targets[j])
                 inp, att = inp.to(device), att.to(device)
                 hidden = _encoder_hidden(model, inp, att)
                 sel = hidden[torch.tensor(rows, device=device), torch.tensor(cols, device=device)]
                 logits = _mlm_head(model, sel).float()
-                lp = torch.log_softmax(logits, dim=-1)
-                if target_ids is not None:
-                    lp = lp[:, torch.tensor(target_ids, device=device)]
+                norm = torch.logsumexp(logits, dim=-1, keepdim=True)
+                if fixed is None:
+                    t = torch.tensor(tgts, device=device).unsqueeze(1)
+                    lp = logits.gather(1, t) - norm
+                else:
+                    lp = logits[:, fixed] - norm
                 lp = lp.cpu().numpy()
                 k = 0
-                for ids, positions in chunk:
-                    out.append(lp[k:k + len(positions)])
-                    k += len(positions)
+                for it in chunk:
+                    out.append(lp[k:k + len(it[1])])
+                    k += len(it[1])
                 bar.update(len(chunk))
     finally:
         bar.close()
         if was_training:
             model.train()
     return out
+
+
+def _max_length(model, tokenizer, max_length):
+    """Longest input the model takes: ``max_length``, else the smaller of the model's position
+    table and a sensible tokenizer ``model_max_length``."""
+    if max_length is not None:
+        if isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer)) or max_length < 3:
+            raise ValueError(f"The `max_length` parameter must be an integer >= 3. Got {max_length!r} instead.")
+        return int(max_length)
+    cands = []
+    cfg = getattr(model, "config", None)
+    mpe = getattr(cfg, "max_position_embeddings", None)
+    if isinstance(mpe, int) and mpe > 0:
+        # RoBERTa-style position ids start after the padding index
+        offset = (getattr(cfg, "pad_token_id", 0) or 0) + 1 if getattr(cfg, "model_type", "") in (
+            "roberta", "xlm-roberta", "camembert") else 0
+        cands.append(mpe - offset)
+    tm = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tm, int) and 0 < tm <= 100_000:
+        cands.append(tm)
+    return min(cands) if cands else 512
+
+
+def _token_at(tokenizer, text, span, ids) -> int:
+    """Index in ``ids`` of the token at the middle of the character span (1 if unknown)."""
+    a, b = span
+    mid = (a + b) // 2
+    try:
+        enc = tokenizer(text, add_special_tokens=True, return_offsets_mapping=True)
+        offs = enc["offset_mapping"]
+    except Exception:  # noqa: BLE001 - slow tokenizers have no offsets: count prefix tokens
+        return len(tokenizer(text[:a], add_special_tokens=False)["input_ids"]) + 1
+    best = 1
+    for k, (s0, s1) in enumerate(offs):
+        if s1 > s0 and s0 <= mid:
+            best = k
+    return best
+
+
+def _window(ids, center, L, cls_id, sep_id):
+    """Cut ``[CLS] ... [SEP]`` ids to at most L tokens, keeping position ``center`` inside."""
+    if len(ids) <= L:
+        return ids, center
+    body = ids[1:-1]
+    c = center - 1
+    keep = L - 2
+    start = min(max(0, c - keep // 2), len(body) - keep)
+    return [ids[0], *body[start:start + keep], ids[-1]], c - start + 1
 
 
 def _encoder_hidden(model, input_ids, attention_mask):
@@ -379,12 +468,15 @@ def _mlm_head(model, hidden):
 
 
 def pronoun_probabilities(model, tokenizer, examples, *, batch_size: int = 64, progress=False,
-                          device=None, amp: str | None = None) -> pd.DataFrame:
+                          device=None, amp: str | None = None,
+                          max_length: int | None = None) -> pd.DataFrame:
     """Mask the pronoun slot and read P(female), P(male), P(neutral) pronoun of the slot's case.
 
     ``examples`` is a Winogender frame (``sentence``, ``pronoun_start``, ``pronoun_end``,
-    ``pronoun_case``). Each pronoun must be a single token of the vocabulary. Probabilities are
-    over the whole vocabulary (they need not sum to 1); for POSS, female is "her".
+    ``pronoun_case``). A pronoun that is not a single token of the vocabulary (a reduced test
+    vocabulary) gets NaN, with a warning. Probabilities are
+    over the whole vocabulary (they need not sum to 1); for POSS, female is "her". A sentence
+    longer than the model's maximum length is cut to a window around the pronoun.
 
     Returns
     -------
@@ -392,8 +484,8 @@ def pronoun_probabilities(model, tokenizer, examples, *, batch_size: int = 64, p
     """
     ex = pd.DataFrame(examples)
     vocab = tokenizer.get_vocab()
+    L = _max_length(model, tokenizer, max_length)
     items, keys = [], []
-    cache = {}
     for row in ex.itertuples(index=False):
         masked = row.sentence[: row.pronoun_start] + tokenizer.mask_token + row.sentence[row.pronoun_end:]
         ids = tokenizer(masked, add_special_tokens=True)["input_ids"]
@@ -401,15 +493,19 @@ def pronoun_probabilities(model, tokenizer, examples, *, batch_size: int = 64, p
         if len(positions) != 1:
             raise TaskError(f"Winogender sentence {row.example_id!r}: expected one mask, found "
                             f"{len(positions)} in {masked!r}.")
-        items.append((ids, positions))
+        ids, p = _window(ids, positions[0], L, ids[0], ids[-1])
+        items.append((ids, [p], None))
         keys.append(row.pronoun_case)
-    targets = []
+    targets, missing = [], []
     for case in ("NOM", "ACC", "POSS"):
         for g in ("female", "male", "neutral"):
             w = PRONOUNS[case][g]
             if w not in vocab:
-                raise TaskError(f"The pronoun {w!r} is not a single token of the tokenizer's vocabulary.")
-            targets.append(vocab[w])
+                missing.append(w)
+            targets.append(vocab.get(w, tokenizer.unk_token_id if tokenizer.unk_token_id is not None else 0))
+    if missing:
+        warnings.warn(f"The pronoun(s) {sorted(set(missing))} are not single tokens of the tokenizer's "
+                      "vocabulary; their probabilities are NaN.", stacklevel=2)
     order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
     lp = _masked_logprobs(model, tokenizer, [items[i] for i in order], batch_size=batch_size,
                           progress=progress, device=device, desc="pronoun probabilities",
@@ -419,14 +515,19 @@ def pronoun_probabilities(model, tokenizer, examples, *, batch_size: int = 64, p
     for i, row_lp in zip(order, lp):
         c = col[keys[i]]
         probs[i] = np.exp(row_lp[0, c:c + 3])
-    del cache
+    for j, (case, g) in enumerate((c, g) for c in ("NOM", "ACC", "POSS")
+                                  for g in ("female", "male", "neutral")):
+        if PRONOUNS[case][g] in missing:
+            rows = np.array([k == case for k in keys])
+            probs[rows, j % 3] = np.nan
     return pd.DataFrame({"example_id": ex["example_id"].astype(str).values, "p_female": probs[:, 0],
                          "p_male": probs[:, 1], "p_neutral": probs[:, 2]})
 
 
 def score_winogender(model, tokenizer, examples=None, *, method: str = "apposition",
                      batch_size: int = 64, progress: bool = True, pronouns: bool = True,
-                     device=None, amp: str | None = None, quiet: bool = False) -> pd.DataFrame:
+                     device=None, amp: str | None = None, quiet: bool = False,
+                     max_length: int | None = None) -> pd.DataFrame:
     """Zero-shot Winogender with a masked LM: resolve each pronoun, read pronoun preferences.
 
     For each sentence, two rewrites (:func:`rewrite_sentence`) name the occupation or the other
@@ -454,6 +555,9 @@ def score_winogender(model, tokenizer, examples=None, *, method: str = "appositi
         Default: the model's.
     amp : {None, "bf16", "fp16"}
         Mixed precision for the encoder (see :func:`pseudo_log_likelihood`).
+    max_length : int, optional
+        Longest input in sub-tokens (default: the model's position table / the tokenizer's
+        limit); longer rewrites are cut with a warning.
     progress, quiet : bool
         A tqdm bar on stderr is shown when ``progress`` and not ``quiet``.
 
@@ -485,10 +589,12 @@ def score_winogender(model, tokenizer, examples=None, *, method: str = "appositi
                          f"'substitution'. Got {method!r} instead.")
     progress = bool(progress) and not quiet
     rows = ex.to_dict("records")
-    occ = [rewrite_sentence(r, "occupation", method) for r in rows]
-    par = [rewrite_sentence(r, "participant", method) for r in rows]
-    pll = pseudo_log_likelihood(model, tokenizer, occ + par, batch_size=batch_size,
-                                progress=progress, device=device, amp=amp)
+    occ = [rewrite_sentence(r, "occupation", method, _span=True) for r in rows]
+    par = [rewrite_sentence(r, "participant", method, _span=True) for r in rows]
+    both = occ + par
+    pll = pseudo_log_likelihood(model, tokenizer, [t for t, _ in both], batch_size=batch_size,
+                                progress=progress, device=device, amp=amp, max_length=max_length,
+                                keep_spans=[sp for _, sp in both])
     n = len(rows)
     p_occ, p_par = pll[:n], pll[n:]
     diff = p_par - p_occ
@@ -500,7 +606,7 @@ def score_winogender(model, tokenizer, examples=None, *, method: str = "appositi
     })
     if pronouns:
         pp = pronoun_probabilities(model, tokenizer, ex, batch_size=batch_size, progress=progress,
-                                   device=device, amp=amp)
+                                   device=device, amp=amp, max_length=max_length)
         for c in ("p_female", "p_male", "p_neutral"):
             out[c] = pp[c].values
     else:
