@@ -31,7 +31,7 @@ SHARED_ENV = "MULTIBERTS_SHARED_DATA"
 
 #: Settings of the default run (~3-4 minutes on 2 cores) and of ``--quick`` (tests).
 PRESETS = {
-    "default": dict(seeds=(0, 1, 2, 3, 4), steps=(0, 40, 200), n_sentences=6000,
+    "default": dict(seeds=(0, 1, 2, 3, 4), steps=(0, 40, 120), n_sentences=6000,
                     hidden_size=64, num_layers=2, intermediate_size=128, num_heads=2,
                     vocab_size=4096, batch_size=64, max_length=128, probe_max_train=2000,
                     probe_max_eval=None, nboot=1000, winogender=True),
