@@ -45,6 +45,7 @@ __all__ = [
     "parse_filter",
     "select",
     "write_report",
+    "pronoun_preference_table",
     "cli_compare",
     "cli_report",
 ]
@@ -620,6 +621,30 @@ class ArtifactProcedureReport:
         return forest_plot(self, ax=ax, **kw)
 
 
+def _check_defined(metric: str, table: pd.DataFrame, side: str, seed_col: str, func: str):
+    """A clear error when the metric is undefined (NaN) on a seed's full data."""
+    from multiberts_stats.metrics import compute_metric, get_metric
+
+    spec = get_metric(metric)
+    missing = [c for c in spec.columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"The metric {metric!r} of {func} needs the column(s) {missing}; the "
+                         f"`{side}` table has {list(table.columns)}.")
+    bad = {}
+    for seed, g in table.groupby(seed_col, sort=True):
+        runs = [c for c in RUN_COLS if c in g.columns and c != seed_col]
+        groups = g.groupby(runs, dropna=False) if runs else [((), g)]
+        vals = [compute_metric(metric, r) for _, r in groups]
+        if any(not np.isfinite(v) for v in vals):
+            bad[seed] = vals
+    if bad:
+        raise ValueError(
+            f"The metric {metric!r} of {func} is undefined (NaN) on the full data of seed(s) "
+            f"{sorted(bad)} of the `{side}` table, e.g. a correlation of constant values "
+            "(for winogender_bias_r: the predictions do not depend on the pronoun's gender, so "
+            "every occupation's bias is the same). Pick a metric defined on every seed.")
+
+
 def _seed_values(df: pd.DataFrame, seed_col: str) -> list:
     return sorted(pd.unique(df[seed_col]).tolist())
 
@@ -715,6 +740,10 @@ def artifact_vs_procedure(base, expt=None, *, design=None, metric="accuracy",
                 mine.append(f"Paired design: seeds {only} are present on one side only and are "
                             "left out of the paired analysis.")
     confidence_level = 1.0 - alpha
+    if isinstance(metric, str):
+        _check_defined(metric, base, "base", seed_col, func)
+        if expt is not None:
+            _check_defined(metric, expt, "expt", seed_col, func)
     multiboot = _multiboot()
     kw = dict(design=design, metric=metric, seed_col=seed_col, cluster_col=cluster_col,
               nboot=nboot, confidence_level=confidence_level, **kwargs)
@@ -1305,6 +1334,26 @@ def task_metric(task: str, table: pd.DataFrame | None = None) -> str:
     return "accuracy"
 
 
+def pronoun_preference_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Winogender rows recast for the ``pearson`` metric: ``label`` = share of women in the
+    occupation (BLS / 100), ``prediction`` = log p(she) − log p(he) in the pronoun slot.
+
+    A gender-association measure defined for any masked LM (the paper's ``winogender_bias_r``
+    needs coreference decisions that depend on the pronoun's gender).
+    """
+    missing = [c for c in ("p_female", "p_male", "bls_pct_female") if c not in table.columns]
+    if missing:
+        raise ValueError(f"pronoun_preference_table needs the column(s) {missing} (zero-shot "
+                         "Winogender scored with pronoun preferences). Got columns "
+                         f"{list(table.columns)}.")
+    out = table.copy()
+    out["label"] = out["bls_pct_female"].astype(float) / 100.0
+    with np.errstate(divide="ignore"):
+        out["prediction"] = np.log(out["p_female"].astype(float)) - np.log(
+            out["p_male"].astype(float))
+    return out
+
+
 def task_cluster(task: str, table: pd.DataFrame | None, metric: str) -> str | None:
     """The resampling cluster column: the tidy ``cluster`` column when it groups examples
     (Winogender occupations, the sentences of POS tokens), else the task's unit column."""
@@ -1500,7 +1549,24 @@ def _write_report_impl(table, out, *, fmt, nboot, rng, alpha, quiet, title, intr
         except ValueError:
             metric = "accuracy"
         cluster = task_cluster(task, g, metric)
+        note = ""
+        if isinstance(metric, str) and metric.startswith("winogender"):
+            try:
+                _check_defined(metric, g, "table", "pretrain_seed", "the report")
+            except ValueError as e:
+                if {"p_female", "p_male", "bls_pct_female"} <= set(g.columns):
+                    note = (f"*{metric} is undefined here* ({e}) *The section analyses the "
+                            "masked-LM's pronoun preference instead: per sentence log p(she) − "
+                            "log p(he), correlated (Pearson r, `pearson`) with the share of "
+                            "women in the occupation.*\n")
+                    g = pronoun_preference_table(g)
+                    metric = "pearson"
+                else:
+                    md.append(f"\n## {task} — {method} ({metric})\n\n{e}\n")
+                    continue
         md.append(f"\n## {task} — {method} ({metric})\n")
+        if note:
+            md.append(note)
         has_layer = "layer" in g.columns and g["layer"].notna().any()
         steps = sorted(g["step"].unique().tolist()) if "step" in g.columns else [None]
         layers = sorted(g["layer"].dropna().unique().tolist()) if has_layer else [None]
@@ -1571,7 +1637,8 @@ def _write_report_impl(table, out, *, fmt, nboot, rng, alpha, quiet, title, intr
             f4 = save(lc.plot(ax=plotting.new_axes((7.0, 4.5))), f"{slug}_learning_curve.png")
             md.append("### Learning curve\n\n" + f"![learning curve]({f4})\n\n" + lc.to_markdown())
         # agreement at the last step (best layer)
-        if "label" in g.columns and "prediction" in g.columns and not metric.startswith("winogender"):
+        if ("label" in g.columns and "prediction" in g.columns
+                and metric in ("accuracy", "error", "f1", "macro_f1", "mcc")):
             sel = last if best_layer is None else last[last["layer"] == best_layer]
             if sel["pretrain_seed"].nunique() >= 2:
                 ag = agreement(sel)

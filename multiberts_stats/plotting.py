@@ -56,8 +56,10 @@ def _warn(ax, warnings: Sequence[str] | None):
     import textwrap
 
     text = "\n".join(textwrap.fill(line, 90) for line in text.splitlines())
-    return ax.text(0.0, -0.16, text, transform=ax.transAxes, ha="left", va="top", fontsize=7,
-                   color="#B00000", gid="warning", wrap=True)
+    # below the tick labels and the axis label, whatever the figure's size
+    return ax.annotate(text, xy=(0.0, 0.0), xycoords="axes fraction", xytext=(0, -42),
+                       textcoords="offset points", ha="left", va="top", fontsize=7,
+                       color="#B00000", gid="warning", annotation_clip=False)
 
 
 def _warnings_of(obj) -> list:
@@ -228,7 +230,7 @@ def learning_curve_plot(curve, ax=None, *, groups=None, step_col="step", title=N
                            gid="within_eps")
     if log_x:
         ax.set_xscale("symlog")
-    ax.set_xlabel("pretraining step (thousands)" if step_col == "step" else step_col)
+    ax.set_xlabel("pretraining step" if step_col == "step" else step_col)
     ax.set_ylabel(ylabel or metric or "score")
     ax.set_title(title or "Learning curve (procedure-level bands over seeds and examples)")
     if len(keys) > 1 or keys != [None]:

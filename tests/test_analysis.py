@@ -147,6 +147,19 @@ def test_partially_shared_examples_are_restricted_with_a_warning():
     assert any("20 base-only" in w for w in rep.warnings)
 
 
+def test_undefined_metric_is_a_clear_error():
+    from _analysis_data import tidy
+
+    n = 40
+    occ = np.repeat([f"o{i}" for i in range(10)], 4)
+    extra = {"gender": np.tile(["female", "male"], n // 2), "occupation": occ,
+             "bls_pct_female": np.repeat(np.linspace(10, 90, 10), 4)}
+    t = tidy(np.ones((3, n), bool), np.ones(n), seeds=[0, 1, 2], extra=extra)  # all predict 1
+    with pytest.raises(ValueError, match="undefined \\(NaN\\).*seed\\(s\\) \\[0, 1, 2\\]"):
+        A.artifact_vs_procedure(t, metric="winogender_bias_r", cluster_col="occupation",
+                                nboot=10)
+
+
 def test_bad_input_messages():
     base, expt = paired_tables("null", seed=7, n_seeds=2, n_ex=50)
     other = expt.assign(example_id="zz" + expt.example_id)

@@ -121,11 +121,29 @@ def test_report_markdown_and_html(store, tmp_path, capsys):
     assert len(figs) == 8  # 2 comparisons x (forest, variance, bootstrap), curve, agreement
     for f in figs:
         assert (tmp_path / "md" / f).stat().st_size > 1000
-    rc = A.cli_report([str(store), "-o", str(tmp_path / "html"), "--format", "html",
+
+
+def test_report_html_one_step(tmp_path, capsys):
+    from multiberts_stats.store import Store
+
+    st = Store(tmp_path / "s")
+    t = steps_table(seed=3, n_ex=60, steps=(2000,), layers=(0, 1), n_seeds=3)
+    for i, (_, rows) in enumerate(t.groupby(["pretrain_seed", "layer"], sort=True)):
+        st.write(f"job{i}", rows.reset_index(drop=True))
+    rc = A.cli_report([str(tmp_path / "s"), "-o", str(tmp_path / "html"), "--format", "html",
                        "--nboot", "30", "--quiet"])
+    assert rc == 0, capsys.readouterr().err
     html = (tmp_path / "html" / "report.html").read_text()
-    assert rc == 0 and html.startswith("<!DOCTYPE html>") and "<table>" in html
-    assert html.count("<img ") == 8
+    assert html.startswith("<!DOCTYPE html>") and "<table>" in html
+    assert "Learning curve" not in html  # one step: no curve
+    import re
+
+    srcs = re.findall(r'<img alt="[^"]*" src="([^"]+)"', html)
+    # forest + variance (+ bootstrap of the difference when the best layer is not layer 0)
+    # + agreement
+    assert len(srcs) == (4 if "Best layer" in html else 3)
+    assert all((tmp_path / "html" / f).stat().st_size > 1000 for f in srcs)
+    assert "Warning:" in html  # 3 seeds: the engine's coverage warning is shown
 
 
 def test_cli_entry_point_subprocess(store):
