@@ -285,7 +285,9 @@ def _local_family(entry: dict, base: Path) -> list[dict]:
         raise _err("checkpoints.root", "must be an existing folder of checkpoint folders", str(root))
     family = entry.get("family", root.name)
     default_step = entry.get("step", 2000)
-    folders = sorted({p.parent for p in root.rglob("config.json")})
+    # skip hidden folders (a writer killed mid-write leaves a `.name.*` temporary folder)
+    folders = sorted({p.parent for p in root.rglob("config.json")
+                      if not any(part.startswith(".") for part in p.relative_to(root).parts)})
     if not folders:
         raise _err("checkpoints.root", "must hold checkpoint folders (with a config.json)", str(root))
     out = []
@@ -329,7 +331,7 @@ def _catalog_family(entry: dict) -> list[dict]:
                    "families: give `root` = a folder of checkpoint folders, or a list of "
                    "checkpoints)", fam_name)
     try:
-        sel = C.multiberts().select(**kw) if kw else C.multiberts()
+        sel = C.multiberts().select(**kw)  # one checkpoint per (seed, step): 165, not the 5 step_2000k aliases too
     except C.CheckpointError as e:
         raise ExperimentError(f"The `checkpoints` selection {entry!r} is invalid: {e}") from e
     return [spec_from_checkpoint(c) for c in sel]
