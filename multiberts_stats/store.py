@@ -117,13 +117,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file in the same folder, fsync, rename)."""
+def atomic_write(path: Path, write) -> None:
+    """Create ``path`` atomically: ``write(f)`` fills a temporary file in the same folder (binary
+    mode), which is fsynced and renamed over ``path``; a crash leaves no partial file behind."""
     path = Path(path)
     tmp = path.parent / f".tmp-{path.name}-{uuid.uuid4().hex}"
     try:
         with open(tmp, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -131,6 +132,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if tmp.exists():
             tmp.unlink()
     _fsync_dir(path.parent)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file in the same folder, fsync, rename)."""
+    atomic_write(path, lambda f: f.write(data))
 
 
 def _pid_alive(pid: int) -> bool:

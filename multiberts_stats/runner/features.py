@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import uuid
 from pathlib import Path
 from typing import Sequence
 
@@ -277,14 +275,7 @@ def cached_features(cache_dir, key: str, compute):
         except (OSError, ValueError):
             pass  # unreadable (should not happen with atomic writes): recompute
     arr = compute()
-    tmp = cache_dir / f".tmp-{key}-{uuid.uuid4().hex}.npy"
-    try:
-        with open(tmp, "wb") as f:
-            np.save(f, arr, allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    from multiberts_stats.store import atomic_write
+
+    atomic_write(path, lambda f: np.save(f, arr, allow_pickle=False))
     return arr, False
