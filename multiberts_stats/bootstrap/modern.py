@@ -17,7 +17,7 @@ from ._validation import (BootstrapInputError, BootstrapTypeError, as_generator,
 from .engine import (Side, Units, counts_dtype, counts_from_draws, default_batch, draw_replicates,
                      seed_weights, stacked_run_scores)
 from .results import MultiBootstrapResult, acceleration, basic_ci, bca_ci, percentile_ci
-from .vecmetrics import VEC_METRICS, VecMetric, vec_name_for_callable
+from ..metrics import METRICS, MetricError, VecMetric, get_metric, metric_for_callable
 from ..table import RUN_COLUMNS, MatrixRuns, TableError, TableTypeError, to_matrix_runs
 
 __all__ = ["multiboot", "MatrixRuns", "RUN_COLUMNS", "COVERAGE_MIN_SEEDS"]
@@ -191,10 +191,6 @@ def _sorted(values, side):
                    f"comparable (they are sorted). Got {sorted(map(repr, set(values)))[:5]}.") from None
 
 
-def _is_sklearn(fn) -> bool:
-    return (getattr(fn, "__module__", "") or "").startswith("sklearn")
-
-
 def _binary(*arrays) -> bool:
     try:
         return all(np.isin(np.unique(a), [0, 1]).all() for a in arrays)
@@ -203,22 +199,21 @@ def _binary(*arrays) -> bool:
 
 
 def _resolve_metric(metric):
-    """-> (display name, VecMetric or None, callable or None, MetricSpec name or None)."""
+    """-> (display name, VecMetric or None, callable or None, CallableMatch or None)."""
     if isinstance(metric, str):
-        from multiberts_stats.metrics import METRICS
-
-        if metric not in METRICS:
+        try:
+            spec = get_metric(metric)
+        except MetricError:
             raise _err(f"The `metric` parameter of {_FN} must be one of {sorted(METRICS)} or a "
-                       f"callable(y_true, y_pred) -> float. Got {metric!r} instead.")
-        vm = VEC_METRICS.get(metric)
-        if vm is not None:
-            return metric, vm, None
-        return metric, None, METRICS[metric].fn
+                       f"callable(y_true, y_pred) -> float. Got {metric!r} instead.") from None
+        if spec.vectorised is not None:
+            return spec.name, spec.vectorised, None, None
+        return spec.name, None, spec.fn, None
     if callable(metric):
-        name = vec_name_for_callable(metric)
-        if name is not None and not (name == "f1" and _is_sklearn(metric)):
-            return name, VEC_METRICS[name], None
-        return getattr(metric, "__name__", type(metric).__name__), None, metric
+        match = metric_for_callable(metric)
+        if match is not None and match.metric.vectorised is not None and not match.binary_only:
+            return match.metric.name, match.metric.vectorised, None, match
+        return getattr(metric, "__name__", type(metric).__name__), None, metric, match
     raise BootstrapTypeError(f"The `metric` parameter of {_FN} must be a metric name or a callable. "
                              f"Got {type(metric).__name__} instead.")
 
@@ -328,7 +323,7 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
                                      f"Got {v!r} instead.")
     rng = as_generator(rng, _FN)
     seed_cols = _seed_cols(seed_col)
-    metric_name, vm, fn = _resolve_metric(metric)
+    metric_name, vm, fn, match = _resolve_metric(metric)
     if vm is not None and vm.needs_clusters:
         if cluster_col is None:
             cluster_col = vm.needs_clusters
@@ -352,9 +347,10 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
                            f"Got {a[j]!r} and {b[j]!r} for example_id {b_ids[j]!r}.")
     first = parsed["base"]
     n_examples = len(first.example_ids)
-    if vm is None and fn is not None and _is_sklearn(fn) and vec_name_for_callable(fn) == "f1" \
+    if match is not None and match.binary_only and vm is None \
             and all(_binary(p.ex["label"], p.run["prediction"]) for p in parsed.values()):
-        vm, fn, metric_name = VEC_METRICS["f1"], None, "f1"  # sklearn's binary F1: same numbers
+        # sklearn's binary F1 on {0, 1} data: the same numbers as the registry's f1
+        vm, fn, metric_name = match.metric.vectorised, None, match.metric.name
 
     # resampling units
     if cluster_col is not None:
