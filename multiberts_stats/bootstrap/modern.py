@@ -18,13 +18,15 @@ once per call and listed in ``result.warnings``.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .checks import (BootstrapInputError, BootstrapTypeError, as_generator, check_batch,
                           check_finite, check_level, check_nboot, check_threshold)
-from ..errors import DataWarning, FewSeedsWarning
+from ..errors import (DataWarning, FewClustersWarning, FewSeedsWarning, FixedBaselineWarning,
+                      SmallNbootWarning)
 from .engine import Side, Units, default_batch, emit_warnings, resample
 from .results import MultiBootstrapResult
 from .summary import summarise
@@ -32,7 +34,7 @@ from .variance import variance_components  # noqa: F401  (public; documented her
 from ..metrics import METRICS, MetricError, VecMetric, get_metric, metric_for_callable
 from ..table import RUN_COLUMNS, MatrixRuns, TableError, TableTypeError, to_matrix_runs
 
-__all__ = ["multiboot", "MatrixRuns", "RUN_COLUMNS", "COVERAGE_MIN_SEEDS"]
+__all__ = ["COVERAGE_MIN_CLUSTERS", "COVERAGE_MIN_SEEDS", "RUN_COLUMNS", "MatrixRuns", "multiboot"]
 
 _FN = "multiboot"
 
@@ -42,6 +44,12 @@ _FN = "multiboot"
 #: (seed-heavy crossed model: 84% at 3 seeds, 91% at 5, 92% at 10 and 15, 95% at 20, 96% at 25);
 #: results with fewer resampled seeds carry a warning.
 COVERAGE_MIN_SEEDS = 20
+
+#: smallest number of resampled clusters at which the simulated coverage of the 95% percentile
+#: interval held (>= 92.5%) in the cluster coverage study of docs/statistics.md
+#: (benchmarks/cluster_coverage.py); results with fewer clusters carry a FewClustersWarning.
+COVERAGE_MIN_CLUSTERS = 20
+CLUSTER_COVERAGE_TEXT = "to be measured"
 
 _DESIGNS = (None, "single", "paired", "unpaired", "fixed_baseline")
 _METHODS = ("percentile", "basic", "bca", "corrected")
@@ -238,7 +246,8 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
               run_cols=None, cluster_col=None, sample_seeds=True, sample_examples=True,
               nboot=1000, confidence_level=0.95, method="percentile", abs_threshold=None,
               rel_threshold=None, expect_negative_effect=False, batch=None, rng=None,
-              quiet=False) -> MultiBootstrapResult:
+              quiet=False, average_over=None, pos_label=None,
+              n_comparisons=1) -> MultiBootstrapResult:
     """Multi-Bootstrap confidence intervals over pretraining seeds and examples.
 
     A replicate draws seeds with replacement (one draw shared by both sides of a paired design,
@@ -284,7 +293,10 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         axis is resampled (examples/clusters, or the seeds of a single seed sample); with both
         axes resampled there is no valid jackknife and it is refused. "corrected" removes the
         per-run noise that joint resampling counts twice (variance components; t interval),
-        for means of per-example scores with both axes resampled; see docs/statistics.md.
+        for means of per-example scores with both axes resampled; with one axis switched off
+        nothing is counted twice, and the percentile interval is used instead (said in
+        ``result.notes``, ``result.method`` and ``result.details["method_requested"]``).
+        p-values agree with the interval method (``result.pvalue_method``).
     abs_threshold, rel_threshold : float, optional
         Report P(delta >= abs_threshold) and P(delta / base >= rel_threshold).
     expect_negative_effect : bool
@@ -295,7 +307,18 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         Made into a Generator once (a RandomState is used as it is); global state is never used.
     quiet : bool
         No progress bar. Otherwise a tqdm bar on stderr appears for long work (more than one
-        batch of replicates, or the general path).
+        batch of replicates, or the general path), on a terminal only.
+    average_over : str or list of str, optional
+        Condition columns (task, layer, step, method, ...) to average inside each seed as if
+        they were runs. Without it, a condition column that varies inside a seed is an error:
+        one side must be one condition.
+    pos_label : optional
+        The positive class of a binary metric (``f1``). Default 1 when the labels are {0, 1};
+        other label sets (e.g. 'neg'/'pos') need it.
+    n_comparisons : int
+        How many comparisons the caller makes (e.g. the artifacts of one report): a
+        ``SmallNbootWarning`` says when the smallest two-sided p-value, 2 / (nboot + 1), cannot
+        go below the per-comparison level (1 - confidence_level) / n_comparisons.
 
     Returns
     -------
@@ -321,13 +344,14 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         cluster_col=cluster_col, sample_seeds=sample_seeds, sample_examples=sample_examples,
         nboot=nboot, confidence_level=confidence_level, method=method,
         abs_threshold=abs_threshold, rel_threshold=rel_threshold,
-        expect_negative_effect=expect_negative_effect, batch=batch, rng=rng, quiet=quiet)
+        expect_negative_effect=expect_negative_effect, batch=batch, rng=rng, quiet=quiet,
+        average_over=average_over, pos_label=pos_label, n_comparisons=n_comparisons)
     parsed = _parse_sides(req, base, expt)
     plan = _plan(req, parsed)
     dist = resample(plan.sides, plan.seed_plan, plan.draw_key, plan.resampled, plan.units,
                     req.sample_examples, req.rng, req.nboot, plan.batch, req.quiet)
     result = summarise(req, plan, dist)
-    emit_warnings(plan.notes, stacklevel=2)
+    emit_warnings(plan.warning_notes, stacklevel=2)
     return result
 
 
@@ -359,11 +383,17 @@ class Request:
     rng: object
     quiet: bool
     has_expt: bool
+    average_over: list = field(default_factory=list)
+    pos_label: object = None
+    n_comparisons: int = 1
+    method_requested: str = ""
+    notes: list = field(default_factory=list)  # (warning class or None, message)
 
 
 def _multiboot_iv(base, expt, *, design, metric, seed_col, run_cols, cluster_col, sample_seeds,
                   sample_examples, nboot, confidence_level, method, abs_threshold,
-                  rel_threshold, expect_negative_effect, batch, rng, quiet) -> Request:
+                  rel_threshold, expect_negative_effect, batch, rng, quiet, average_over=None,
+                  pos_label=None, n_comparisons=1) -> Request:
     """Check every argument of :func:`multiboot` (not the data) and resolve the metric."""
     nboot = check_nboot(nboot, _FN)
     c = check_level(confidence_level, "confidence_level", _FN)
@@ -392,10 +422,36 @@ def _multiboot_iv(base, expt, *, design, metric, seed_col, run_cols, cluster_col
     metric_name, vm, fn, match = _resolve_metric(metric)
     if vm is not None and vm.needs_clusters and cluster_col is None:
         cluster_col = vm.needs_clusters
-    return Request(design, metric_name, vm, fn, match, seed_cols, run_cols, cluster_col,
-                   bool(sample_seeds), bool(sample_examples), nboot, c, method, abs_threshold,
-                   rel_threshold, bool(expect_negative_effect), batch, rng, bool(quiet),
-                   expt is not None)
+    if isinstance(n_comparisons, (bool, np.bool_)) or not isinstance(n_comparisons, numbers.Integral) \
+            or n_comparisons < 1:
+        raise _err(f"The `n_comparisons` parameter of {_FN} must be a positive integer. "
+                   f"Got {n_comparisons!r} instead.")
+    avg = [average_over] if isinstance(average_over, str) else list(average_over or [])
+    if not all(isinstance(a, str) for a in avg):
+        raise _err(f"The `average_over` parameter of {_FN} must be a column name or a list of "
+                   f"column names. Got {average_over!r} instead.")
+    notes: list = []
+    requested = method
+    if method == "corrected" and not (sample_seeds and sample_examples):
+        method = "percentile"
+        notes.append((None, "method='corrected' corrects joint resampling of seeds and examples; "
+                            "with an axis switched off nothing is counted twice, so the "
+                            "percentile interval is used (and its p-values)."))
+    req = Request(design, metric_name, vm, fn, match, seed_cols, run_cols, cluster_col,
+                  bool(sample_seeds), bool(sample_examples), nboot, c, method, abs_threshold,
+                  rel_threshold, bool(expect_negative_effect), batch, rng, bool(quiet),
+                  expt is not None, avg, pos_label, int(n_comparisons), requested, notes)
+    if req.has_expt and method != "corrected":
+        alpha = 1 - c
+        floor = 2.0 / (nboot + 1)
+        if floor >= alpha / req.n_comparisons:
+            notes.append((SmallNbootWarning,
+                          f"nboot={nboot} is too small for the requested level: the smallest "
+                          f"two-sided p-value is 2/(nboot+1) = {floor:.3g}, not below alpha/m = "
+                          f"{alpha:g}/{req.n_comparisons} = {alpha / req.n_comparisons:.3g}, so "
+                          f"no comparison can be significant; use nboot >= "
+                          f"{int(np.floor(2 * req.n_comparisons / alpha))}."))
+    return req
 
 
 # ----------------------------------------------------------------------------------------------
@@ -448,6 +504,15 @@ class Plan:
     n_examples: int
     notes: list = field(default_factory=list)  # (warning class, message)
 
+    @property
+    def result_notes(self) -> list:
+        """Notes for ``result.notes`` (informational, no warning class)."""
+        return [msg for cat, msg in self.notes if cat is None]
+
+    @property
+    def warning_notes(self) -> list:
+        return [(cat, msg) for cat, msg in self.notes if cat is not None]
+
 
 def _units(req: Request, first: _Parsed, n_examples: int) -> Units:
     cluster_col, vm = req.cluster_col, req.vm
@@ -472,7 +537,7 @@ def _plan(req: Request, parsed: dict) -> Plan:
     first = parsed["base"]
     n_examples = len(first.example_ids)
     units = _units(req, first, n_examples)
-    notes: list = []
+    notes: list = list(req.notes)
     seeds = {k: _sorted(p.seed_values, k) for k, p in parsed.items()}
     keep = {k: None for k in parsed}
     if design == "paired":
@@ -497,6 +562,19 @@ def _plan(req: Request, parsed: dict) -> Plan:
                           "sample_seeds=True the seed axis contributes nothing, so the interval "
                           "reflects examples only and says nothing about other pretraining "
                           "seeds."))
+    if design == "fixed_baseline" and len(seeds["base"]) > 1:
+        notes.append((FixedBaselineWarning,
+                      f"The fixed baseline has {len(seeds['base'])} seeds: design="
+                      "'fixed_baseline' treats it as one artifact, so its seeds are averaged and "
+                      "never resampled and its seed-to-seed variation is not in the interval. "
+                      "Use design='unpaired' (or 'paired') to treat the baseline as a procedure."))
+    if req.cluster_col is not None and req.sample_examples and \
+            units.n_units < COVERAGE_MIN_CLUSTERS:
+        notes.append((FewClustersWarning,
+                      f"Only {units.n_units} clusters ({req.cluster_col!r}) are resampled; in "
+                      f"simulation the 95% interval undercovers below {COVERAGE_MIN_CLUSTERS} "
+                      f"clusters ({CLUSTER_COVERAGE_TEXT}; see docs/statistics.md), so read the "
+                      "interval as optimistic."))
     n_res = [len(seeds[k]) for k in parsed if resampled[k] and len(seeds[k]) > 1]
     if n_res and min(n_res) < COVERAGE_MIN_SEEDS:
         notes.append((FewSeedsWarning, f"Only {min(n_res)} seeds are resampled; in simulation the "
