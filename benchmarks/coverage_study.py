@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scipy.stats import binomtest  # noqa: E402
 
-from multiberts_stats.bootstrap.simulation import BINARY, CONTINUOUS, coverage_study  # noqa: E402
+from multiberts_stats.bootstrap.simulation import (  # noqa: E402
+    BINARY, BINARY_INDEP, CONTINUOUS, coverage_study)
 
 
 def main(argv=None):
@@ -30,15 +31,18 @@ def main(argv=None):
     ap.add_argument("--nboot", type=int, default=400)
     ap.add_argument("--examples", type=int, default=2000)
     ap.add_argument("--seeds", type=int, nargs="+", default=[3, 5, 10, 25])
-    ap.add_argument("--models", nargs="+", default=["continuous", "binary"])
+    ap.add_argument("--models", nargs="+", default=["continuous", "binary", "binary_indep"])
     ap.add_argument("--design", choices=["paired", "unpaired"], default="paired")
     args = ap.parse_args(argv)
-    models = {"continuous": CONTINUOUS, "binary": BINARY}
+    models = {"continuous": CONTINUOUS, "binary": BINARY, "binary_indep": BINARY_INDEP}
     print(f"{args.experiments} experiments per row, {args.examples} examples, 5 runs per seed, "
-          f"nboot {args.nboot}, {args.design} design, 95% intervals, one-sided tests at 5%\n")
+          f"nboot {args.nboot}, {args.design} design, 95% intervals, one-sided tests at 5%")
+    for name in args.models:
+        print(f"  {name}: {models[name]}")
+    print()
     head = (f"{'model':<11} {'seeds':>5} | {'cover mean':>10} {'cover delta':>11} {'reject H0':>9} | "
             f"{'corr. mean':>10} {'corr. delta':>11} {'corr. rej.':>10} | {'width c/p':>9} "
-            f"{'p(cov<.95)':>10} {'s':>4}")
+            f"{'mean 95% CI':>13} {'delta 95% CI':>13} {'s':>4}")
     print(head)
     print("-" * len(head))
     for name in args.models:
@@ -48,11 +52,13 @@ def main(argv=None):
                                n_experiments=args.experiments, nboot=args.nboot, rng=1000 + s,
                                design=args.design)
             n = r["n_experiments"]
-            p_low = binomtest(r["hits"]["delta"], n, 0.95, alternative="less").pvalue
+            ci_m = binomtest(int(r["hits"]["base"]), n).proportion_ci()
+            ci_d = binomtest(int(r["hits"]["delta"]), n).proportion_ci()
             c, cc = r["coverage"], r["coverage_corrected"]
             print(f"{name:<11} {s:>5} | {c['base']:>10.3f} {c['delta']:>11.3f} {r['reject']:>9.3f} | "
                   f"{cc['base']:>10.3f} {cc['delta']:>11.3f} {r['reject_corrected']:>10.3f} | "
-                  f"{r['width_ratio']:>9.2f} {p_low:>10.3g} {time.perf_counter() - t:>4.0f}",
+                  f"{r['width_ratio']:>9.2f} {ci_m.low:.3f}-{ci_m.high:.3f} "
+                  f"{ci_d.low:.3f}-{ci_d.high:.3f} {time.perf_counter() - t:>4.0f}",
                   flush=True)
     return 0
 

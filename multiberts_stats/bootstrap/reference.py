@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import DataWarning
+from ..errors import DataWarning, DroppedSamplesWarning
 from .checks import (BootstrapInputError, BootstrapTypeError, check_finite, check_level,
                           check_nboot, check_threshold)
 from .engine import Side, Units, counts_dtype, counts_from_draws, default_batch, stacked_run_scores
@@ -322,7 +322,10 @@ def report_ci(samples, c=0.95, abs_threshold=None, rel_threshold=None,
     -------
     dict
         ``{'base': {mean, low, high}, 'expt': {mean, low, high}, 'delta': {mean, low, high, p}}``;
-        means are means of the bootstrap samples, ``p`` is floored at ``1/nboot``. When given,
+        means are means of the bootstrap samples, ``p`` is floored at ``1/nboot`` (the
+        published definition; :func:`multiboot` uses ``(1 + k) / (nboot + 1)``). Samples with a
+        NaN (an undefined metric) are dropped with a ``DroppedSamplesWarning`` that says how
+        many. When given,
         the threshold probabilities are added as ``ret['delta']['p_abs_threshold']`` and
         ``ret['delta']['p_rel_threshold']``.
 
@@ -343,6 +346,17 @@ def report_ci(samples, c=0.95, abs_threshold=None, rel_threshold=None,
         raise BootstrapInputError(
             f"The `samples` parameter of {fn} must be a non-empty sequence of (base, expt) pairs. "
             f"Got an array of shape {arr.shape} instead.")
+    bad = np.isnan(arr).any(axis=1)
+    if bad.all():
+        raise BootstrapInputError(
+            f"The `samples` parameter of {fn} must hold defined values: every sample is NaN "
+            f"({len(arr)} of {len(arr)}; the metric was undefined on every replicate).")
+    if bad.any():
+        warnings.warn(f"{fn} dropped {int(bad.sum())} of {len(arr)} samples with a NaN base or "
+                      f"expt value (the metric was undefined on those replicates); the "
+                      f"statistics use the remaining {int((~bad).sum())}.",
+                      DroppedSamplesWarning, stacklevel=2)
+        arr = arr[~bad]
     q = [(1 - c) / 2, 1 - (1 - c) / 2]
     base, expt = np.ascontiguousarray(arr[:, 0]), np.ascontiguousarray(arr[:, 1])
     say = print if verbose else (lambda *a, **k: None)
