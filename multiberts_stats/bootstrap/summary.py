@@ -80,7 +80,8 @@ def summarise(req, plan, dist: np.ndarray) -> MultiBootstrapResult:
                "expect_negative_effect": req.expect_negative_effect,
                "seeds": {k: list(v) for k, v in plan.seeds.items()}, "seed_col": req.seed_cols,
                "resampled_seeds": plan.resampled, "batch": plan.batch,
-               "method_requested": req.method_requested, "n_comparisons": req.n_comparisons}
+               "method_requested": req.method_requested, "n_comparisons": req.n_comparisons,
+               "pos_label": req.pos_label, "average_over": list(req.average_over)}
 
     ci, pvalue, p_two, comps = {}, None, None, None
     if method in ("percentile", "basic"):
