@@ -97,9 +97,9 @@ def _threads(n: int | None):
 
 
 def _save_tokenizer_files(tokenizer, vocab_path: Path, dest: Path) -> None:
-    from multiberts_stats.checkpoints import _quiet_transformers
+    from multiberts_stats.checkpoints import quiet_transformers
 
-    with _quiet_transformers():
+    with quiet_transformers():
         tokenizer.save_pretrained(str(dest))
     shutil.copyfile(vocab_path, dest / "vocab.txt")
 
@@ -261,9 +261,9 @@ def make_tiny_family(root, vocab_file, seeds: Sequence[int] = (0, 1, 2),
 
 
 def _save_model(model, folder: Path) -> None:
-    from multiberts_stats.checkpoints import _quiet_transformers
+    from multiberts_stats.checkpoints import quiet_transformers
 
-    with _quiet_transformers():
+    with quiet_transformers():
         model.save_pretrained(str(folder))
 
 

@@ -12,7 +12,7 @@ from importlib import import_module
 
 # name -> ("module:function", one-line help)
 COMMANDS = {
-    "checkpoints": ("multiberts_stats.checkpoints:cli_checkpoints", "list a selection of checkpoints"),
+    "checkpoints": ("multiberts_stats.cli.checkpoints:cli_checkpoints", "list a selection of checkpoints"),
     "tasks": ("multiberts_stats.tasks:cli_tasks", "list the registered tasks"),
     "run": ("multiberts_stats.runner:cli_run", "run an experiment described in a TOML file"),
     "status": ("multiberts_stats.runner:cli_status", "show done / pending / failed jobs of a store"),
