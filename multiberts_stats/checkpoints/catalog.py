@@ -173,13 +173,14 @@ def compress_ints(values: Iterable[int]) -> str:
     return ", ".join(out)
 
 
-def parse_selector(value: Any, what: str, caller: str) -> list[tuple[int, int]] | None:
+def parse_selector(value: Any, what: str, caller: str,
+                   noun: str = "parameter") -> list[tuple[int, int]] | None:
     """Parse a seeds/steps selector into a list of inclusive (low, high) intervals; None = all.
 
     Accepts None / "all" / "*", an int, a string like ``"0-4"``, ``"0,200,2000"``, ``"0-4,9"``,
     or an iterable of ints and such strings.
     """
-    rule = (f"The `{what}` parameter of {caller} must be an integer, a list of integers, or a "
+    rule = (f"The `{what}` {noun} of {caller} must be an integer, a list of integers, or a "
             f"string like \"0-4\" (or \"0..4\", \"0:4\"), \"0,200,2000\" or \"all\"")
     if value is None:
         return None
@@ -211,7 +212,7 @@ def parse_selector(value: Any, what: str, caller: str) -> list[tuple[int, int]] 
     if isinstance(value, Iterable) and not isinstance(value, (bytes, dict)):
         out = []
         for item in value:
-            parsed = parse_selector(item, what, caller)
+            parsed = parse_selector(item, what, caller, noun)
             if parsed is None:
                 return None
             out.extend(parsed)
@@ -221,7 +222,8 @@ def parse_selector(value: Any, what: str, caller: str) -> list[tuple[int, int]] 
     raise CheckpointSelectionError(f"{rule}. Got {value!r} ({type(value).__name__}) instead.")
 
 
-def expand_selector(value: Any, what: str, caller: str, *, allow_all: bool = True) -> list[int] | None:
+def expand_selector(value: Any, what: str, caller: str, *, allow_all: bool = True,
+                    noun: str = "parameter") -> list[int] | None:
     """The integers a selector names, sorted and distinct; ``None`` for "all".
 
     The one grammar for seeds and steps everywhere (catalog families, folder families,
@@ -236,11 +238,11 @@ def expand_selector(value: Any, what: str, caller: str, *, allow_all: bool = Tru
     >>> expand_selector([3, "0:1"], "seeds", "f"), expand_selector("all", "seeds", "f")
     ([0, 1, 3], None)
     """
-    iv = parse_selector(value, what, caller)
+    iv = parse_selector(value, what, caller, noun)
     if iv is None:
         if not allow_all:
             raise CheckpointSelectionError(
-                f"The `{what}` parameter of {caller} must name integers (a list, or a string like "
+                f"The `{what}` {noun} of {caller} must name integers (a list, or a string like "
                 f"\"0-4\"); \"all\" has no meaning here. Got {value!r} instead.")
         return None
     out: set[int] = set()

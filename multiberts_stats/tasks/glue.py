@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .base import DataNotFoundError, Task, TaskError, _first_existing, data_roots, hub_allowed
+from .base import DataNotFoundError, Task, TaskError, first_existing, data_roots, hub_allowed
 from .readers import read_tsv
 
 __all__ = ["GlueTask", "GLUE_TASKS", "HUB_DATASET"]
@@ -54,7 +54,7 @@ class GlueTask(Task):
 
     def data_source(self, data_dir=None) -> str:
         roots = data_roots(data_dir if data_dir is not None else self.data_dir)
-        path, _ = _first_existing(roots, self._local_candidates(self.default_split))
+        path, _ = first_existing(roots, self._local_candidates(self.default_split))
         if path is not None:
             return str(path.parent)
         hub = f"hub {HUB_DATASET}/{self.hub_config}"
@@ -62,7 +62,7 @@ class GlueTask(Task):
 
     def _load(self, split, data_dir):
         roots = data_roots(data_dir)
-        path, looked = _first_existing(roots, self._local_candidates(split))
+        path, looked = first_existing(roots, self._local_candidates(split))
         if path is not None:
             return self._load_tsv(path, split)
         return self._load_hub(split, looked)
