@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from ._validation import draw_indices
-from .vecmetrics import VecMetric
+from ..metrics.vectorised import VecMetric
 
 __all__ = ["Units", "Side", "counts_from_draws", "default_batch", "stacked_run_scores"]
 
