@@ -34,7 +34,12 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from multiberts_stats.errors import DataFileError, InputError, InputTypeError, MultibertsStatsError
+from multiberts_stats.errors import (
+    DataFileError,
+    InputError,
+    InputTypeError,
+    MultibertsStatsError,
+)
 from multiberts_stats.table import COLUMNS, TableError, validate_table
 
 __all__ = ["Store", "read_predictions", "COLUMNS", "canonical_json", "StoreError", "atomic_write",
@@ -260,7 +265,6 @@ class Store:
         The rows must hold every column of :data:`COLUMNS` (extra task columns are kept).
         The file appears under its final name only once fully written and fsynced.
         """
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         table = to_arrow(rows)

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_runner_helpers import shared_family
 
 from multiberts_stats import read_predictions
 from multiberts_stats.runner import load_experiment, run_experiment
 from multiberts_stats.runner.loading import resolve_task
 from multiberts_stats.tasks import task_from_file
-
-from test_runner_helpers import shared_family
 
 
 @pytest.fixture(scope="module")

@@ -38,8 +38,10 @@ Examples
 170
 >>> [c.hub_id for c in family.select(seeds="0-1", steps=2000)]
 ['google/multiberts-seed_0', 'google/multiberts-seed_1']
->>> family.select(seeds=3, steps="0-40").to_frame()[["hub_id", "seed", "step"]].values.tolist()
-[['google/multiberts-seed_3-step_0k', 3, 0], ['google/multiberts-seed_3-step_20k', 3, 20], ['google/multiberts-seed_3-step_40k', 3, 40]]
+>>> family.select(seeds=3, steps="0-40").to_frame()[["hub_id", "step"]].values.tolist()
+... # doctest: +NORMALIZE_WHITESPACE
+[['google/multiberts-seed_3-step_0k', 0], ['google/multiberts-seed_3-step_20k', 20],
+ ['google/multiberts-seed_3-step_40k', 40]]
 """
 
 from __future__ import annotations

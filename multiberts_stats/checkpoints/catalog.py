@@ -347,8 +347,9 @@ class Family(Sequence):
         Examples
         --------
         >>> from multiberts_stats.checkpoints import multiberts
-        >>> print(multiberts().availability())
-        seeds 0-4: steps 0, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500, 1600, 1700, 1800, 1900, 2000
+        >>> print(multiberts().availability())  # doctest: +NORMALIZE_WHITESPACE
+        seeds 0-4: steps 0, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 300, 400, 500, 600, 700,
+        800, 900, 1000, 1100, 1200, 1300, 1400, 1500, 1600, 1700, 1800, 1900, 2000
         seeds 5-24: step 2000
         """
         by_seed: dict[int, set[int]] = {}
@@ -406,11 +407,14 @@ class Family(Sequence):
         15
         >>> len(fam.select(seeds="0-4", steps=2000, unique=False))
         10
-        >>> fam.select(seeds=7, steps=200)
+        >>> fam.select(seeds=7, steps=200)  # doctest: +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
-        multiberts_stats.checkpoints.CheckpointSelectionError: The multiberts family has no checkpoint for (seed, step) (7, 200). What exists:
-        seeds 0-4: steps 0, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500, 1600, 1700, 1800, 1900, 2000
+        multiberts_stats.checkpoints.CheckpointSelectionError: The multiberts family has no
+        checkpoint for (seed, step) (7, 200).
+        What exists:
+        seeds 0-4: steps 0, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 300, 400, 500, 600, 700,
+        800, 900, 1000, 1100, 1200, 1300, 1400, 1500, 1600, 1700, 1800, 1900, 2000
         seeds 5-24: step 2000
         """
         caller = "Family.select"

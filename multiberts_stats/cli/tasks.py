@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from multiberts_stats.tasks import DATA_ENV, KINDS, TaskError, describe_tasks, get_task, list_tasks
+from multiberts_stats.tasks import (
+    DATA_ENV,
+    KINDS,
+    TaskError,
+    describe_tasks,
+    get_task,
+    list_tasks,
+)
 
 __all__ = ["cli_tasks"]
 

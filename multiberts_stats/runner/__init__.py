@@ -134,7 +134,8 @@ def run_experiment(exp, *, executor: str = "inprocess", workers: int | None = No
             todo.append(j)
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo), desc=f"run {exp.name}", unit="job", disable=quiet or not sys.stderr.isatty(), file=sys.stderr)
+    bar = tqdm(total=len(todo), desc=f"run {exp.name}", unit="job",
+               disable=quiet or not sys.stderr.isatty(), file=sys.stderr)
     pending = todo
     try:
         while pending:

@@ -59,14 +59,25 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from multiberts_stats.checkpoints import (Checkpoint, CheckpointError, Family, custom_family,
-                                          expand_selector, multiberts)
-
+from multiberts_stats.checkpoints import (
+    Checkpoint,
+    CheckpointError,
+    Family,
+    custom_family,
+    expand_selector,
+    multiberts,
+)
 from multiberts_stats.errors import DataFileError
 
 from .jobs import CheckpointSpec, Job
 from .methods import METHODS, method_settings
-from .settings import ExperimentError, check_device, check_dtype, parse_seeds, setting_error
+from .settings import (
+    ExperimentError,
+    check_device,
+    check_dtype,
+    parse_seeds,
+    setting_error,
+)
 
 __all__ = ["Experiment", "load_experiment", "ExperimentError", "parse_seeds", "FILE_TASK_KEYS"]
 

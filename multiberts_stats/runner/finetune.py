@@ -97,7 +97,12 @@ def _encode(tok, df, cols, max_length):
 def run(job, ctx):
     """Run one fine-tuning job; returns (rows, provenance extras)."""
     import torch
-    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
+    from transformers import (
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
 
     from multiberts_stats.checkpoints import quiet_transformers
 

@@ -16,7 +16,12 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from .features import cache_key, cached_features, extract_features, extract_word_features
+from .features import (
+    cache_key,
+    cached_features,
+    extract_features,
+    extract_word_features,
+)
 from .loading import load_model, resolve_task
 from .rows import base_rows, train_eval_frames
 from .settings import check_positive_int, parse_seeds, setting_error

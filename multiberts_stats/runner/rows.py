@@ -39,7 +39,7 @@ def subsample(df: pd.DataFrame, n: int | None, seed: int = 0) -> pd.DataFrame:
     Examples
     --------
     >>> subsample(pd.DataFrame({"a": range(10)}), 3)["a"].tolist()
-    [2, 6, 7]
+    [5, 6, 9]
     """
     if n is None or len(df) <= n:
         return df

@@ -21,21 +21,40 @@ alignment functions import them when called.
 
 from __future__ import annotations
 
-from .base import (CACHE_ENV, DATA_ENV, KINDS, DataNotFoundError, Task, TaskError, TaskLike,
-                   UnknownTaskError, cache_dir, describe_tasks, get_task, list_tasks,
-                   register_task)
+from .base import (
+    CACHE_ENV,
+    DATA_ENV,
+    KINDS,
+    DataNotFoundError,
+    Task,
+    TaskError,
+    TaskLike,
+    UnknownTaskError,
+    cache_dir,
+    describe_tasks,
+    get_task,
+    list_tasks,
+    register_task,
+)
 from .custom import FileTask, task_from_config, task_from_file
 from .glue import GLUE_TASKS, GlueTask
 from .pos import POS, UPOS, PosTask, align_words_to_subtokens, explode_tokens
 from .readers import MalformedFileError, read_conllu, read_table, read_tsv
-from .winogender import (WINOGENDER, WinogenderTask, pronoun_probabilities, pseudo_log_likelihood,
-                         rewrite_sentence, score_winogender)
+from .winogender import (
+    WINOGENDER,
+    WinogenderTask,
+    pronoun_probabilities,
+    pseudo_log_likelihood,
+    rewrite_sentence,
+    score_winogender,
+)
 
 __all__ = [
     "Task", "GlueTask", "WinogenderTask", "PosTask", "FileTask",
     "get_task", "list_tasks", "register_task", "describe_tasks", "task_from_file", "task_from_config",
     "score_winogender", "pseudo_log_likelihood", "pronoun_probabilities",
-    "rewrite_sentence", "align_words_to_subtokens", "explode_tokens", "UPOS", "KINDS", "DATA_ENV", "CACHE_ENV", "TaskLike", "cache_dir",
+    "rewrite_sentence", "align_words_to_subtokens", "explode_tokens", "UPOS", "KINDS", "DATA_ENV",
+    "CACHE_ENV", "TaskLike", "cache_dir",
     "TaskError", "UnknownTaskError", "DataNotFoundError", "MalformedFileError",
     "read_tsv", "read_conllu", "read_table",
 ]

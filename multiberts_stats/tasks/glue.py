@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .base import DataNotFoundError, Task, TaskError, first_existing, data_roots, hub_allowed
+from .base import (
+    DataNotFoundError,
+    Task,
+    TaskError,
+    data_roots,
+    first_existing,
+    hub_allowed,
+)
 from .readers import read_tsv
 
 __all__ = ["GlueTask", "GLUE_TASKS", "HUB_DATASET"]
@@ -88,7 +95,7 @@ class GlueTask(Task):
 
     def _load_hub(self, split, looked):
         where = ("; ".join(str(p) for p in looked) if looked
-                 else f"no local folder (pass data_dir= or set $MULTIBERTS_STATS_DATA)")
+                 else "no local folder (pass data_dir= or set $MULTIBERTS_STATS_DATA)")
         if not hub_allowed():
             raise DataNotFoundError(
                 f"No data for task {self.name!r}, split {split!r}: looked for local files at {where}, "

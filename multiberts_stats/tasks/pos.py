@@ -19,8 +19,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .base import (DataNotFoundError, Task, TaskError, cache_dir, data_roots, first_existing,
-                   hub_allowed)
+from .base import (
+    DataNotFoundError,
+    Task,
+    TaskError,
+    cache_dir,
+    data_roots,
+    first_existing,
+    hub_allowed,
+)
 from .readers import read_conllu
 
 __all__ = ["UPOS", "PosTask", "POS", "align_words_to_subtokens", "explode_tokens", "load_conllu_task"]

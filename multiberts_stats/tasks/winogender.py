@@ -33,8 +33,15 @@ import pandas as pd
 
 from multiberts_stats.errors import DataWarning
 
-from .base import (DataNotFoundError, Task, TaskError, cache_dir, data_roots, first_existing,
-                   hub_allowed)
+from .base import (
+    DataNotFoundError,
+    Task,
+    TaskError,
+    cache_dir,
+    data_roots,
+    first_existing,
+    hub_allowed,
+)
 from .readers import read_tsv
 
 __all__ = ["WinogenderTask", "PRONOUNS", "score_winogender", "rewrite_sentence",
@@ -147,7 +154,8 @@ def load_winogender_files(folder) -> pd.DataFrame:
     berg = dict(zip(stats["occupation"], pd.to_numeric(stats.get("bergsma_pct_female", np.nan), errors="coerce")))
     year = dict(zip(stats["occupation"], stats.get("bls_year", "")))
     templates = {}
-    for occ, part, ans, text, ln in templ[["occupation(0)", "other-participant(1)", "answer", "sentence", "_line"]].itertuples(index=False):
+    cols = ["occupation(0)", "other-participant(1)", "answer", "sentence", "_line"]
+    for occ, part, ans, text, ln in templ[cols].itertuples(index=False):
         if not _SLOT.search(text):
             raise TaskError(f"{folder / 'templates.tsv'}: line {ln}: no $NOM/ACC/POSS_PRONOUN slot in {text!r}.")
         templates[(occ.strip(), ans.strip())] = (part.strip(), text)
