@@ -16,7 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from . import finetune, probe, zeroshot
+from .finetune import DEFAULTS as FINETUNE_DEFAULTS
+from .finetune import grid as finetune_grid
+from .finetune import run as finetune_run
+from .finetune import validate as finetune_validate
+from .probe import DEFAULTS as PROBE_DEFAULTS
+from .probe import grid as probe_grid
+from .probe import run as probe_run
+from .probe import validate as probe_validate
+from .zeroshot import DEFAULTS as ZEROSHOT_DEFAULTS
+from .zeroshot import grid as zeroshot_grid
+from .zeroshot import run as zeroshot_run
+from .zeroshot import validate as zeroshot_validate
 from .settings import ExperimentError, setting_error
 
 __all__ = ["Method", "METHODS", "register_method", "method_settings"]
@@ -82,7 +93,7 @@ def method_settings(name: str, settings) -> dict:
     return m.validate({**m.defaults, **settings}, f"methods.{name}")
 
 
-register_method(Method("probe", probe.DEFAULTS, probe.validate, probe.grid, probe.run))
-register_method(Method("finetune", finetune.DEFAULTS, finetune.validate, finetune.grid, finetune.run))
-register_method(Method("zeroshot", zeroshot.DEFAULTS, zeroshot.validate, zeroshot.grid, zeroshot.run,
+register_method(Method("probe", PROBE_DEFAULTS, probe_validate, probe_grid, probe_run))
+register_method(Method("finetune", FINETUNE_DEFAULTS, finetune_validate, finetune_grid, finetune_run))
+register_method(Method("zeroshot", ZEROSHOT_DEFAULTS, zeroshot_validate, zeroshot_grid, zeroshot_run,
                        seeded=False, trains=False))
