@@ -18,14 +18,12 @@ from .engine import (Side, Units, counts_dtype, counts_from_draws, default_batch
                      seed_weights, stacked_run_scores)
 from .results import MultiBootstrapResult, acceleration, basic_ci, bca_ci, percentile_ci
 from .vecmetrics import VEC_METRICS, VecMetric, vec_name_for_callable
+from ..table import RUN_COLUMNS, MatrixRuns, TableError, TableTypeError, to_matrix_runs
 
 __all__ = ["multiboot", "MatrixRuns", "RUN_COLUMNS", "COVERAGE_MIN_SEEDS"]
 
 _FN = "multiboot"
 
-#: columns of the tidy table that identify a run (those present are used by default)
-RUN_COLUMNS = ("family", "checkpoint", "pretrain_seed", "step", "task", "split", "method",
-               "layer", "finetune_seed", "hparams")
 
 #: smallest number of resampled seeds at which the simulated coverage of the 95% percentile
 #: interval of a procedure mean held (>= 92.5%) in the coverage study of docs/statistics.md
@@ -36,76 +34,6 @@ COVERAGE_MIN_SEEDS = 20
 _LINEAR = {"accuracy", "error", "mean", "exact_match", "squad_f1"}
 _DESIGNS = (None, "single", "paired", "unpaired", "fixed_baseline")
 _METHODS = ("percentile", "basic", "bca", "corrected")
-
-
-@dataclass
-class MatrixRuns:
-    """One side in matrix form (the published library's layout).
-
-    Parameters
-    ----------
-    run_info : pandas.DataFrame
-        One row per run (row i describes ``preds[i]``); must hold the seed column(s) named by
-        ``multiboot(seed_col=...)`` (``pretrain_seed`` by default; a ``seed`` column is used when
-        ``pretrain_seed`` is absent).
-    preds : array, shape (n_runs, n_examples)
-        The ``prediction`` of every run on every example.
-    labels : array, shape (n_examples,), optional
-        Gold labels (the ``label`` column).
-    example_ids : array, shape (n_examples,), optional
-        Ids aligning the columns with another side; default ``0 .. n_examples-1``.
-    columns : dict, optional
-        Further per-example columns, e.g. ``gender``, ``occupation``, ``bls_pct_female`` (Winogender)
-        or a cluster column.
-    run_columns : dict, optional
-        Further per-run matrices (n_runs, n_examples), e.g. ``score``, ``exact_match``, ``f1``.
-
-    Examples
-    --------
-    >>> import numpy as np, pandas as pd
-    >>> from multiberts_stats.bootstrap import MatrixRuns, multiboot
-    >>> runs = MatrixRuns(pd.DataFrame({"pretrain_seed": [0, 0, 1, 1]}),
-    ...                   preds=np.array([[1, 0, 1], [1, 1, 1], [0, 0, 1], [1, 0, 0]]),
-    ...                   labels=np.array([1, 0, 1]))
-    >>> import warnings
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")  # two seeds: the few-seeds warning
-    ...     res = multiboot(runs, nboot=100, rng=0)
-    >>> res.n_seeds, res.n_runs, res.n_examples
-    ({'base': 2}, {'base': 4}, 3)
-    """
-
-    run_info: object
-    preds: np.ndarray
-    labels: np.ndarray | None = None
-    example_ids: np.ndarray | None = None
-    columns: dict = field(default_factory=dict)
-    run_columns: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_reference(cls, run_info, preds, labels, example_ids=None):
-        """Split the published layout (``run_info`` with ``seed`` and ``intervention``) into
-        ``(base, expt)`` MatrixRuns; the ``seed`` column becomes ``pretrain_seed``.
-
-        Examples
-        --------
-        >>> import numpy as np, pandas as pd
-        >>> ri = pd.DataFrame({"seed": [0, 1, 0, 1], "intervention": [False, False, True, True]})
-        >>> base, expt = MatrixRuns.from_reference(ri, np.zeros((4, 3)), np.zeros(3))
-        >>> base.preds.shape, list(expt.run_info.columns)
-        ((2, 3), ['pretrain_seed', 'intervention'])
-        """
-        if not hasattr(run_info, "columns") or "intervention" not in run_info.columns:
-            raise _err("`run_info` passed to MatrixRuns.from_reference must be a DataFrame with "
-                       "columns 'seed' and 'intervention'.")
-        preds = np.asarray(preds)
-        if preds.ndim != 2 or preds.shape[0] != len(run_info):
-            raise _err(f"`preds` passed to MatrixRuns.from_reference must have one row per row of "
-                       f"run_info. Got shape {preds.shape} and {len(run_info)} rows.")
-        mask = run_info["intervention"].to_numpy().astype(bool)
-        ri = run_info.reset_index(drop=True).rename(columns={"seed": "pretrain_seed"})
-        return tuple(cls(ri[m].reset_index(drop=True), preds[m], labels, example_ids)
-                     for m in (~mask, mask))
 
 
 @dataclass
@@ -146,85 +74,23 @@ def _run_label(keys: dict) -> str:
 
 
 def _parse_tidy(df, side: str, seed_cols, run_cols, metric_run_cols, metric_ex_cols) -> _Parsed:
-    import pandas as pd
-
-    if len(df) == 0:
-        raise _err(f"The `{side}` parameter of {_FN} must have at least one run. Got an empty table.")
-    needed = list(dict.fromkeys(seed_cols + ["example_id"] + metric_run_cols + metric_ex_cols))
-    missing = [c for c in needed if c not in df.columns]
-    if missing:
-        raise _err(f"The `{side}` table passed to {_FN} needs the column(s) {missing} (seeds, "
-                   f"example ids and what the metric reads). Got columns {list(df.columns)}.")
-    if run_cols is None:
-        run_cols = [c for c in RUN_COLUMNS if c in df.columns]
-    else:
-        run_cols = [run_cols] if isinstance(run_cols, str) else list(run_cols)
-        bad = [c for c in run_cols if c not in df.columns]
-        if bad:
-            raise _err(f"The `run_cols` parameter of {_FN} names column(s) {bad} absent from the "
-                       f"`{side}` table. Got columns {list(df.columns)}.")
-    key_cols = list(dict.fromkeys(seed_cols + run_cols))
-    grouped = df.groupby(key_cols, sort=True, dropna=False)
-    run_code = grouped.ngroup().to_numpy()
-    keys = grouped.size().reset_index()[key_cols]
-    n_runs = len(keys)
-    ex_code, ex_ids = pd.factorize(df["example_id"], sort=True)
-    if (ex_code < 0).any():
-        raise _err(f"The `example_id` column of the `{side}` table passed to {_FN} must not be "
-                   f"missing. Got {int((ex_code < 0).sum())} missing id(s).")
-    n_ex = len(ex_ids)
-    pair = run_code.astype(np.int64) * n_ex + ex_code
-    cnt = np.bincount(pair, minlength=n_runs * n_ex)  # O(rows): duplicates and gaps at once
-    if (cnt > 1).any():
-        p = int(np.argmax(cnt > 1))
-        r, e = divmod(p, n_ex)
-        raise _err(f"The `{side}` table passed to {_FN} must have one row per (run, example_id). "
-                   f"Got {int((cnt - 1)[cnt > 1].sum()) + int((cnt > 1).sum())} duplicated rows, "
-                   f"e.g. example_id {ex_ids[e]!r} {int(cnt[p])} times in run "
-                   f"({_run_label(keys.iloc[r].to_dict())}).")
-    if (cnt == 0).any():
-        have = cnt.reshape(n_runs, n_ex) > 0
-        r = int(np.argmax(~have.all(axis=1)))
-        miss = list(ex_ids[~have[r]][:5])
-        raise _err(f"Example ids must align between the runs of the `{side}` table passed to "
-                   f"{_FN}: every run needs every example. Run ({_run_label(keys.iloc[r].to_dict())}) "
-                   f"has {int(have[r].sum())} of the {n_ex} example ids; missing e.g. {miss}.")
-
-    def matrix(col):
-        vals = df[col].to_numpy()
-        out = np.empty(n_runs * n_ex, dtype=vals.dtype)
-        out[pair] = vals
-        return out.reshape(n_runs, n_ex)
-
-    run = {}
-    for c in metric_run_cols:
-        m = matrix(c)
-        check_finite(m, f"{side}['{c}']", _FN)
-        run[c] = m
-    ex = {}
-    for c in metric_ex_cols:
-        m = matrix(c)
-        first = m[0]
-        if m.dtype.kind == "f":
-            same = (m == first) | (np.isnan(m) & np.isnan(first))
-        else:
-            same = m == first
-        if not np.all(same):
-            r, e = np.argwhere(~np.asarray(same))[0]
-            raise _err(f"The `{c}` column of the `{side}` table passed to {_FN} must be the same in "
-                       f"every run of an example. Got {m[r, e]!r} in run "
-                       f"({_run_label(keys.iloc[r].to_dict())}) and {first[e]!r} in run "
-                       f"({_run_label(keys.iloc[0].to_dict())}) for example_id {ex_ids[e]!r}.")
-        if c != "gender" and c not in ("occupation",):
-            check_finite(first, f"{side}['{c}']", _FN)
-        ex[c] = first
-    seed_values = [tuple(row) if len(seed_cols) > 1 else row[0]
-                   for row in keys[seed_cols].itertuples(index=False, name=None)]
-    labels = [_run_label(keys.iloc[r].to_dict()) for r in range(n_runs)]
-    return _Parsed(seed_values, labels, np.asarray(ex_ids), run, ex)
+    """Tidy table -> matrices through the one conversion of :mod:`multiberts_stats.table`."""
+    value = "prediction" if "prediction" in metric_run_cols else None
+    label = "label" if "label" in metric_ex_cols else None
+    try:
+        m = to_matrix_runs(df, seed_col=seed_cols, run_cols=run_cols, value=value, label=label,
+                           run_values=[c for c in metric_run_cols if c != value],
+                           example_values=[c for c in metric_ex_cols if c != label],
+                           side=side, caller=_FN)
+    except TableTypeError as e:
+        raise BootstrapTypeError(str(e)) from None
+    except TableError as e:
+        raise _err(str(e)) from None
+    return _parse_matrix(m, side, seed_cols, metric_run_cols, metric_ex_cols, tidy=True)
 
 
-def _parse_matrix(m: MatrixRuns, side: str, seed_cols, metric_run_cols, metric_ex_cols) -> _Parsed:
+def _parse_matrix(m: MatrixRuns, side: str, seed_cols, metric_run_cols, metric_ex_cols,
+                  tidy: bool = False) -> _Parsed:
     ri = m.run_info
     if not hasattr(ri, "columns"):
         raise BootstrapTypeError(f"`{side}.run_info` passed to {_FN} must be a pandas DataFrame. "
@@ -236,20 +102,33 @@ def _parse_matrix(m: MatrixRuns, side: str, seed_cols, metric_run_cols, metric_e
         else:
             raise _err(f"`{side}.run_info` passed to {_FN} needs the seed column(s) {cols}. Got "
                        f"columns {list(ri.columns)}.")
-    preds = np.asarray(m.preds)
-    if preds.ndim != 2:
+    run_mats = {k: np.asarray(v) for k, v in m.run_columns.items()}
+    if m.preds is not None:
+        run_mats["prediction"] = np.asarray(m.preds)
+    first = run_mats.get("prediction", next(iter(run_mats.values()), None))
+    if first is None:
+        raise _err(f"`{side}` passed to {_FN} has no per-run matrix: give `preds` or "
+                   "`run_columns`.")
+    if first.ndim != 2:
         raise _err(f"`{side}.preds` passed to {_FN} must be a 2-D array (runs x examples). Got shape "
-                   f"{preds.shape} instead.")
-    n_runs, n_ex = preds.shape
+                   f"{first.shape} instead.")
+    n_runs, n_ex = first.shape
     if n_runs == 0:
         raise _err(f"The `{side}` parameter of {_FN} must have at least one run. Got 0 rows.")
     if n_runs != len(ri):
         raise _err(f"`{side}.preds` passed to {_FN} must have one row per row of run_info. Got "
                    f"{n_runs} rows of preds and {len(ri)} rows of run_info.")
-    run_mats = {"prediction": preds, **{k: np.asarray(v) for k, v in m.run_columns.items()}}
     ex_cols = dict(m.columns)
     if m.labels is not None:
         ex_cols["label"] = m.labels
+
+    def name(c, per_run):
+        if tidy:
+            return f"{side}['{c}']"
+        if per_run:
+            return f"{side}.{'preds' if c == 'prediction' else c}"
+        return f"{side}.{'labels' if c == 'label' else c}"
+
     run, ex = {}, {}
     for c in metric_run_cols:
         if c not in run_mats:
@@ -259,7 +138,7 @@ def _parse_matrix(m: MatrixRuns, side: str, seed_cols, metric_run_cols, metric_e
         if a.shape != (n_runs, n_ex):
             raise _err(f"`{side}.run_columns[{c!r}]` passed to {_FN} must have shape {(n_runs, n_ex)}. "
                        f"Got {a.shape} instead.")
-        check_finite(a, f"{side}.{'preds' if c == 'prediction' else c}", _FN)
+        check_finite(a, name(c, True), _FN)
         run[c] = a
     for c in metric_ex_cols:
         if c not in ex_cols:
@@ -271,23 +150,27 @@ def _parse_matrix(m: MatrixRuns, side: str, seed_cols, metric_run_cols, metric_e
             raise _err(f"`{side}.{'labels' if c == 'label' else c}` passed to {_FN} must have one entry "
                        f"per column of preds ({n_ex}). Got shape {a.shape} instead.")
         if c not in ("gender", "occupation"):
-            check_finite(a, f"{side}.{'labels' if c == 'label' else c}", _FN)
+            check_finite(a, name(c, False), _FN)
         ex[c] = a
     ids = np.arange(n_ex) if m.example_ids is None else np.asarray(m.example_ids)
     if ids.shape != (n_ex,):
         raise _err(f"`{side}.example_ids` passed to {_FN} must have one id per column of preds "
                    f"({n_ex}). Got shape {ids.shape} instead.")
-    u, cnt = np.unique(ids, return_counts=True)
-    if (cnt > 1).any():
-        raise _err(f"`{side}.example_ids` passed to {_FN} must be unique. Got {u[cnt > 1][:5].tolist()} "
-                   f"more than once.")
-    order = np.argsort(ids, kind="stable")
-    run = {k: v[:, order] for k, v in run.items()}
-    ex = {k: v[order] for k, v in ex.items()}
-    seed_values = [tuple(r) if len(cols) > 1 else r[0]
-                   for r in ri[cols].itertuples(index=False, name=None)]
-    labels = [_run_label(r) for r in ri.to_dict("records")]
-    return _Parsed(seed_values, labels, ids[order], run, ex)
+    if not tidy:  # the tidy conversion gives unique, sorted ids
+        u, cnt = np.unique(ids, return_counts=True)
+        if (cnt > 1).any():
+            raise _err(f"`{side}.example_ids` passed to {_FN} must be unique. Got "
+                       f"{u[cnt > 1][:5].tolist()} more than once.")
+        order = np.argsort(ids, kind="stable")
+        if not np.array_equal(order, np.arange(n_ex)):
+            run = {k: v[:, order] for k, v in run.items()}
+            ex = {k: v[order] for k, v in ex.items()}
+            ids = ids[order]
+    if len(cols) > 1:
+        seed_values = list(ri[cols].itertuples(index=False, name=None))
+    else:
+        seed_values = ri[cols[0]].tolist()
+    return _Parsed(seed_values, None, ids, run, ex)
 
 
 def _parse(obj, side, seed_cols, run_cols, mrc, mec) -> _Parsed:
@@ -527,16 +410,14 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         pos = {s: i for i, s in enumerate(seeds[k])}
         run_seed = np.array([pos[p.seed_values[i]] for i in idx], dtype=np.int64)
         run = {c_: v[idx] for c_, v in p.run.items()}
-        labels = [p.run_labels[i] for i in idx]
         if vm is not None:
             try:
-                sides[k] = Side.build(k, seeds[k], run_seed, units, metric=vm, ex=p.ex, run=run,
-                                      run_labels=labels)
+                sides[k] = Side.build(k, seeds[k], run_seed, units, metric=vm, ex=p.ex, run=run)
             except ValueError as e:
                 raise _err(f"Metric {metric_name!r} in {_FN} on the {k} side: {e}") from None
         else:
             sides[k] = Side.build(k, seeds[k], run_seed, units, fn=fn, y_true=p.ex["label"],
-                                  preds=run["prediction"], run_labels=labels)
+                                  preds=run["prediction"])
 
     sizes = units.sizes
     if design == "paired":
