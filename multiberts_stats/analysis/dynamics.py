@@ -196,7 +196,7 @@ def learning_curve(table, *, metric="accuracy", step_col="step", group_cols=None
             keys = dict(zip(group_cols, key))
             steps = sorted(pd.unique(g[step_col]).tolist())
             by_step = {s: g[g[step_col] == s] for s in steps}
-            runs = {s: SideRuns.parse(by_step[s], None, kw).base for s in steps}
+            runs = {s: SideRuns.parse(by_step[s], None, kw, caller=func).base for s in steps}
             ids = {s: frozenset(by_step[s]["example_id"]) for s in steps}
             for s in steps:
                 r = call(runs[s])

@@ -190,7 +190,7 @@ def variance_decomposition(base, expt=None, *, design=None, metric="accuracy",
     kw = dict(design=design, metric=metric, seed_col=seed_col, cluster_col=cluster_col,
               nboot=check_nboot(nboot, func), confidence_level=confidence_level,
               **{"quiet": True, **kwargs})
-    sides = SideRuns.parse(base, expt, kw)
+    sides = SideRuns.parse(base, expt, kw, caller=func)
     rngs = RngStream(rng)
     log = WarningLog()
     with log.catch():
@@ -527,7 +527,7 @@ def artifact_vs_procedure(base, expt=None, *, design=None, metric="accuracy",
     confidence_level = 1.0 - alpha
     kw = dict(design=design, metric=metric, seed_col=seed_col, cluster_col=cluster_col,
               nboot=nboot, confidence_level=confidence_level, quiet=True, **kwargs)
-    sides = SideRuns.parse(base, expt, kw)   # the one tidy -> matrix conversion per side
+    sides = SideRuns.parse(base, expt, kw, caller=func)   # the one tidy -> matrix conversion per side
     if isinstance(metric, str):
         sides.check_defined(metric, func)
     rngs = RngStream(rng)

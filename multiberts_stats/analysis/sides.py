@@ -2,8 +2,11 @@
 
 An analysis runs the Multi-Bootstrap many times on the same data (the procedure, one
 examples-only call per seed, the two one-axis calls of the decomposition). :class:`SideRuns`
-turns each side's tidy table into the engine's matrix form once and hands out per-seed slices
-of those matrices, so the table is not parsed again for every call.
+turns each side's tidy table into the engine's matrix form once, through the one conversion
+of :func:`multiberts_stats.table.to_matrix_runs`, and hands out per-seed slices of those
+matrices (:meth:`multiberts_stats.table.MatrixRuns.subset`), so the table is not parsed again
+for every call. The matrices are the ones ``multiboot`` would build from the table itself
+(same run and example order), so the draws are the same.
 """
 
 from __future__ import annotations
@@ -12,63 +15,133 @@ import numpy as np
 import pandas as pd
 
 from multiberts_stats.errors import InputError
+from multiberts_stats.table import MatrixRuns, to_matrix_runs
 
-from .common import RUN_COLS, seed_values
+__all__ = ["SideRuns", "check_defined", "metric_columns", "parse_side"]
 
-__all__ = ["SideRuns", "check_defined"]
+
+def metric_columns(metric, cluster_col=None) -> list[str]:
+    """The columns of the tidy table that ``metric`` (and the cluster resampling) reads.
+
+    Examples
+    --------
+    >>> metric_columns("accuracy")
+    ['label', 'prediction']
+    >>> metric_columns(lambda y_true, y_pred: 0.0, "occupation")
+    ['label', 'prediction', 'occupation']
+    """
+    if isinstance(metric, str):
+        from multiberts_stats.metrics import get_metric
+
+        cols = list(get_metric(metric).columns)
+    else:  # a callable(y_true, y_pred)
+        cols = ["label", "prediction"]
+    if cluster_col is not None and cluster_col not in cols:
+        cols.append(cluster_col)
+    return cols
+
+
+def parse_side(df: pd.DataFrame, *, metric, seed_col="pretrain_seed", run_cols=None,
+               cluster_col=None, side: str = "base", caller: str = "the analysis") -> MatrixRuns:
+    """One side's tidy table as a :class:`~multiberts_stats.table.MatrixRuns` holding what
+    ``metric`` reads: ``prediction`` as ``preds``, ``label`` as ``labels``, every other metric
+    column as a per-run matrix, and also as a per-example column when it is the same in every
+    run (Winogender's ``gender``, ``occupation``, a cluster column).
+    """
+    cols = metric_columns(metric, cluster_col)
+    value = "prediction" if "prediction" in cols else None
+    label = "label" if "label" in cols else None
+    others = [c for c in cols if c not in (value, label)]
+    m = to_matrix_runs(df, seed_col=seed_col, run_cols=run_cols, value=value, label=label,
+                       run_values=others, side=side, caller=caller)
+    for c in others:
+        a = m.run_columns[c]
+        first = a[0]
+        same = (a == first) | (pd.isna(a) & pd.isna(first)) if a.dtype.kind in "fO" else a == first
+        if np.all(same):
+            m.columns[c] = first
+    return m
 
 
 class SideRuns:
-    """``base`` and ``expt`` (or None) in the form handed to ``multiboot``, with their seeds."""
+    """``base`` and ``expt`` (or None) as :class:`MatrixRuns`, parsed once, with their seeds.
 
-    def __init__(self, base, expt, seed_col: str, base_table: pd.DataFrame,
-                 expt_table: pd.DataFrame | None):
-        self.base, self.expt, self.seed_col = base, expt, seed_col
-        self._tables = {"base": base_table, "expt": expt_table}
-        self.base_seeds = seed_values(base_table, seed_col)
-        self.expt_seeds = None if expt_table is None else seed_values(expt_table, seed_col)
+    Examples
+    --------
+    >>> t = pd.DataFrame({"pretrain_seed": [0, 0, 1, 1], "example_id": ["a", "b"] * 2,
+    ...                   "label": [1, 0, 1, 0], "prediction": [1, 1, 1, 0]})
+    >>> sides = SideRuns.parse(t, None, {"metric": "accuracy"})
+    >>> sides.base_seeds, sides.seed_slice(1, None)[0].preds.tolist()
+    ([0, 1], [[1, 0]])
+    """
+
+    def __init__(self, base: MatrixRuns, expt: MatrixRuns | None, seed_col: str, metric):
+        self.base, self.expt, self.seed_col, self.metric = base, expt, seed_col, metric
+        self.base_seeds = base.seeds(seed_col)
+        self.expt_seeds = None if expt is None else expt.seeds(seed_col)
 
     @classmethod
-    def parse(cls, base: pd.DataFrame, expt: pd.DataFrame | None, kw: dict) -> SideRuns:
-        """Both sides as the engine takes them; ``kw`` are the ``multiboot`` keyword arguments."""
-        return cls(base, expt, kw.get("seed_col", "pretrain_seed"), base, expt)
+    def parse(cls, base: pd.DataFrame, expt: pd.DataFrame | None, kw: dict,
+              caller: str = "the analysis") -> SideRuns:
+        """Both sides as matrices; ``kw`` are the ``multiboot`` keyword arguments (``metric``,
+        ``seed_col``, ``run_cols``, ``cluster_col`` are read)."""
+        seed_col = kw.get("seed_col", "pretrain_seed")
+        opts = dict(metric=kw.get("metric", "accuracy"), seed_col=seed_col,
+                    run_cols=kw.get("run_cols"), cluster_col=kw.get("cluster_col"),
+                    caller=caller)
+        b = parse_side(base, side="base", **opts)
+        e = None if expt is None else parse_side(expt, side="expt", **opts)
+        return cls(b, e, seed_col, opts["metric"])
 
     def seed_slice(self, base_seed, expt_seed) -> tuple:
         """(base, expt) restricted to one seed each (``None``: the whole side)."""
         col = self.seed_col
-        b = self.base if base_seed is None else self.base[self.base[col] == base_seed]
+        b = self.base if base_seed is None else self.base.subset(seeds=[base_seed], seed_col=col)
         if self.expt is None:
             return b, None
-        e = self.expt if expt_seed is None else self.expt[self.expt[col] == expt_seed]
+        e = self.expt if expt_seed is None else self.expt.subset(seeds=[expt_seed], seed_col=col)
         return b, e
 
     def check_defined(self, metric: str, func: str) -> None:
         """A clear error when ``metric`` is undefined (NaN) on a seed's full data."""
-        for side, table in self._tables.items():
-            if table is not None:
-                check_defined(metric, table, side, self.seed_col, func)
+        for side, m in (("base", self.base), ("expt", self.expt)):
+            if m is not None:
+                _check_runs_defined(metric, m, side, self.seed_col, func)
+
+
+def _undefined_error(metric, bad, side, func):
+    return InputError(
+        f"The metric {metric!r} of {func} is undefined (NaN) on the full data of seed(s) "
+        f"{sorted(bad)} of the `{side}` table, e.g. a correlation of constant values "
+        "(for winogender_bias_r: the predictions do not depend on the pronoun's gender, so "
+        "every occupation's bias is the same). Pick a metric defined on every seed.")
+
+
+def _check_runs_defined(metric: str, m: MatrixRuns, side: str, seed_col: str, func: str):
+    """Each run's metric on all its examples, from the matrices."""
+    from multiberts_stats.metrics import compute_metric, get_metric
+
+    cols = list(get_metric(metric).columns)
+    seeds = m.seed_values(seed_col)
+    bad = set()
+    for i in range(m.n_runs):
+        row = {c: (m.matrix(c)[i] if c == "prediction" or c in m.run_columns
+                   else m.example_column(c)) for c in cols}
+        if not np.isfinite(compute_metric(metric, row)):
+            bad.add(seeds[i].item() if hasattr(seeds[i], "item") else seeds[i])
+    if bad:
+        raise _undefined_error(metric, bad, side, func)
 
 
 def check_defined(metric: str, table: pd.DataFrame, side: str, seed_col: str, func: str):
     """A clear error when ``metric`` is undefined (NaN) on the full data of a seed of
     ``table`` (every run of it scored on all its examples)."""
-    from multiberts_stats.metrics import compute_metric, get_metric
+    from multiberts_stats.metrics import get_metric
 
     spec = get_metric(metric)
     missing = [c for c in spec.columns if c not in table.columns]
     if missing:
         raise InputError(f"The metric {metric!r} of {func} needs the column(s) {missing}; the "
                          f"`{side}` table has {list(table.columns)}.")
-    bad = {}
-    for seed, g in table.groupby(seed_col, sort=True):
-        runs = [c for c in RUN_COLS if c in g.columns and c != seed_col]
-        groups = g.groupby(runs, dropna=False) if runs else [((), g)]
-        vals = [compute_metric(metric, r) for _, r in groups]
-        if any(not np.isfinite(v) for v in vals):
-            bad[seed] = vals
-    if bad:
-        raise InputError(
-            f"The metric {metric!r} of {func} is undefined (NaN) on the full data of seed(s) "
-            f"{sorted(bad)} of the `{side}` table, e.g. a correlation of constant values "
-            "(for winogender_bias_r: the predictions do not depend on the pronoun's gender, so "
-            "every occupation's bias is the same). Pick a metric defined on every seed.")
+    m = parse_side(table, metric=metric, seed_col=seed_col, side=side, caller=func)
+    _check_runs_defined(metric, m, side, seed_col, func)
