@@ -75,8 +75,8 @@ class Counter:
 def per_dataframe_baseline(base, expt, nboot, rng_seed):
     """The former path: every multiboot call converts its DataFrame (slice) again, and the
     undefined-metric check groups the table per seed and run."""
-    kw = dict(design="paired", metric="accuracy", seed_col="pretrain_seed", nboot=nboot,
-              confidence_level=0.95, quiet=True)
+    kw = {"design": "paired", "metric": "accuracy", "seed_col": "pretrain_seed", "nboot": nboot,
+          "confidence_level": 0.95, "quiet": True}
     for t in (base, expt):
         for _, g in t.groupby("pretrain_seed", sort=True):
             [compute_metric("accuracy", r) for _, r in g.groupby("finetune_seed")]

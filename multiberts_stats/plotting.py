@@ -7,13 +7,20 @@ than where interval coverage was shown to hold) are written on the figure itself
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["OKABE_ITO", "new_axes", "forest_plot", "learning_curve_plot", "bootstrap_distribution_plot",
-           "agreement_histogram", "variance_bars"]
+__all__ = [
+    "OKABE_ITO",
+    "agreement_histogram",
+    "bootstrap_distribution_plot",
+    "forest_plot",
+    "learning_curve_plot",
+    "new_axes",
+    "variance_bars",
+]
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
@@ -266,7 +273,7 @@ def bootstrap_distribution_plot(result, ax=None, *, quantity=None, bins=40, titl
         result = result.procedure
     ci = est = None
     warnings = []
-    if isinstance(result, np.ndarray) or isinstance(result, (list, tuple)):
+    if isinstance(result, (np.ndarray, list, tuple)):
         d = np.asarray(result, float).ravel()
         quantity = quantity or "value"
     else:

@@ -7,6 +7,7 @@ from which a curve stays within ``eps`` of its final value.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from dataclasses import dataclass, field
 
@@ -207,7 +208,7 @@ def learning_curve(table, *, metric="accuracy", step_col="step", group_cols=None
             final = steps[-1]
             todo = []
             if "previous" in compare:
-                todo += [("previous", a, b) for a, b in zip(steps[:-1], steps[1:])]
+                todo += [("previous", a, b) for a, b in itertools.pairwise(steps)]
             if "final" in compare:
                 todo += [("final", s, final) for s in steps[:-1]]
             equiv = {}

@@ -107,10 +107,10 @@ def _write(table, out: Path, *, fmt, nboot, rng, alpha, quiet, title, intro, met
     fig_dir.mkdir(exist_ok=True)
     rngs = RngStream(rng)
     md = [f"# {title}\n",
-          f"Multi-Bootstrap over pretraining seeds and examples (Sellam et al., 2022), "
-          f"{1 - alpha:.0%} intervals, nboot={nboot}. *Artifact level*: one examples-only "
-          "interval per pretraining seed. *Procedure level*: seeds and examples resampled "
-          "jointly.\n"]
+          (f"Multi-Bootstrap over pretraining seeds and examples (Sellam et al., 2022), "
+           f"{1 - alpha:.0%} intervals, nboot={nboot}. *Artifact level*: one examples-only "
+           "interval per pretraining seed. *Procedure level*: seeds and examples resampled "
+           "jointly.\n")]
     if intro:
         md.insert(1, intro)
     all_warnings: list[str] = []
@@ -163,8 +163,8 @@ def _write(table, out: Path, *, fmt, nboot, rng, alpha, quiet, title, intro, met
             labels = {"base": f"step={steps[0]}", "expt": f"step={steps[-1]}"}
             if best_layer is not None:
                 labels = {k: v + f", layer={best_layer}" for k, v in labels.items()}
-            comps.append((f"Last step vs first step"
-                          f"{'' if best_layer is None else f' (layer {best_layer})'}",
+            where = "" if best_layer is None else f" (layer {best_layer})"
+            comps.append((f"Last step vs first step{where}",
                           sel[sel["step"] == steps[0]], sel[sel["step"] == steps[-1]], labels,
                           "steps"))
         if best_layer is not None and len(layers) > 1 and best_layer != layers[0]:

@@ -6,12 +6,15 @@ Used by the report and by the ``compare`` / ``report`` commands.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from multiberts_stats.errors import DataFileError, InputError
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "check_metric_columns",
@@ -102,8 +105,8 @@ def read_store_table(path) -> pd.DataFrame:
             if st.get("errors"):
                 k, e = next(iter(st["errors"].items()))
                 found += f"; e.g. job {k} failed with: {str(e)[:200]}"
-        except Exception:  # noqa: BLE001 - only to enrich the message below
-            pass
+        except Exception as e:  # noqa: BLE001 - only to enrich the message below
+            logger.debug("status of %s unavailable: %s", p, e)
         raise InputError(f"The store {str(p)!r} has no finished jobs (no prediction rows): found "
                          f"{found}. Run the experiment (`multiberts-stats run`) or see "
                          "`multiberts-stats status STORE`.")
@@ -129,8 +132,8 @@ def task_metric(task: str, table: pd.DataFrame | None = None) -> str:
             return "winogender_bias_r"
         if ms:
             return ms[0]
-    except Exception:  # noqa: BLE001 - an unregistered task: guess from the columns
-        pass
+    except Exception as e:  # noqa: BLE001 - an unregistered task: guess from the columns
+        logger.debug("task %r not in the registry (%s); metric from the columns", task, e)
     if table is not None and {"gender", "occupation", "bls_pct_female"} <= set(table.columns):
         return "winogender_bias_r"
     return "accuracy"
@@ -148,8 +151,8 @@ def task_cluster(task: str, table: pd.DataFrame | None, metric: str) -> str | No
         from multiberts_stats.tasks import get_task
 
         col = getattr(get_task(task), "cluster_column", None)
-    except Exception:  # noqa: BLE001 - an unregistered task has no cluster column
-        pass
+    except Exception as e:  # noqa: BLE001 - an unregistered task has no cluster column
+        logger.debug("task %r not in the registry (%s); no cluster column", task, e)
     if col is None and isinstance(metric, str) and metric.startswith("winogender"):
         col = "occupation"
     if col is not None and table is not None and col not in table.columns:

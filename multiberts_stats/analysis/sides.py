@@ -86,9 +86,9 @@ class SideRuns:
         """Both sides as matrices; ``kw`` are the ``multiboot`` keyword arguments (``metric``,
         ``seed_col``, ``run_cols``, ``cluster_col`` are read)."""
         seed_col = kw.get("seed_col", "pretrain_seed")
-        opts = dict(metric=kw.get("metric", "accuracy"), seed_col=seed_col,
-                    run_cols=kw.get("run_cols"), cluster_col=kw.get("cluster_col"),
-                    caller=caller)
+        opts = {"metric": kw.get("metric", "accuracy"), "seed_col": seed_col,
+                "run_cols": kw.get("run_cols"), "cluster_col": kw.get("cluster_col"),
+                "caller": caller}
         b = parse_side(base, side="base", **opts)
         e = None if expt is None else parse_side(expt, side="expt", **opts)
         return cls(b, e, seed_col, opts["metric"])

@@ -19,7 +19,7 @@ COMMANDS = {
     "compare": ("multiberts_stats.cli.compare:cli_compare", "artifact-vs-procedure comparison from a store"),
     "report": ("multiberts_stats.cli.report:cli_report", "write a Markdown/HTML report with figures"),
     "demo": ("multiberts_stats.demo:cli_demo", "the offline end-to-end job (family -> runner -> store -> report)"),
-    "published": ("multiberts_stats.published:cli_published", "reproduce the MultiBERTs paper analyses from the published files"),
+    "published": ("multiberts_stats.cli.published:cli_published", "reproduce the MultiBERTs paper analyses from the published files"),
 }
 
 
