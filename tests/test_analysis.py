@@ -331,8 +331,8 @@ def test_cohen_kappa_two_constant_raters_is_nan_as_sklearn():
 # ---- one parse per side; warnings keep their classes ------------------------------------------
 
 def test_artifact_vs_procedure_parses_each_side_once(monkeypatch):
-    import multiberts_stats.analysis.sides as sides
-    import multiberts_stats.bootstrap.modern as modern
+    from multiberts_stats.analysis import sides
+    from multiberts_stats.bootstrap import modern
 
     calls = []
     orig = sides.to_matrix_runs
@@ -357,7 +357,11 @@ def test_analysis_warnings_are_package_warnings_with_their_classes():
     import warnings
 
     from multiberts_stats.analysis.common import WarningLog
-    from multiberts_stats.errors import DataWarning, FewSeedsWarning, MultibertsStatsWarning
+    from multiberts_stats.errors import (
+        DataWarning,
+        FewSeedsWarning,
+        MultibertsStatsWarning,
+    )
 
     base, expt = paired_tables("procedure", seed=7, n_seeds=3, n_ex=120)
     part = expt[expt.example_id < "ex00100"]

@@ -92,8 +92,8 @@ def _default_groups(table: pd.DataFrame, step_col: str) -> list[str]:
             and table[c].nunique(dropna=False) > 1]
 
 
-def _check_args(table, step_col, alpha, nboot, correction, compare, eps, func):
-    check_table(table, "table", func)
+def _check_args(table, step_col, seed_col, alpha, nboot, correction, compare, eps, func):
+    check_table(table, "table", func, seed_col)
     if step_col not in table.columns:
         raise InputError(f"The `step_col` parameter of {func} must name a column of `table`. "
                          f"Got {step_col!r}; the columns are {list(table.columns)}.")
@@ -162,9 +162,8 @@ def learning_curve(table, *, metric="accuracy", step_col="step", group_cols=None
     ([0, 20, 200], ['final', 'previous'])
     """
     func = "learning_curve"
-    alpha, nboot, compare = _check_args(table, step_col, alpha, nboot, correction, compare,
-                                        eps, func)
-    check_table(table, "table", func, seed_col)
+    alpha, nboot, compare = _check_args(table, step_col, seed_col, alpha, nboot, correction,
+                                        compare, eps, func)
     if group_cols is None:
         group_cols = _default_groups(table, step_col)
     group_cols = list(group_cols)

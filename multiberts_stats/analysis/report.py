@@ -131,6 +131,7 @@ def _write(table, out: Path, *, fmt, nboot, rng, alpha, quiet, title, intro, met
             md.append(f"\n## {task} — {method} ({metric})\n\n{error}\n")
             continue
         md.append(f"\n## {task} — {method} ({metric})\n")
+        where_fig = f"{task}, {method} ({metric})"   # every figure title names task and metric
         if note:
             md.append(note)
         has_layer = "layer" in g.columns and g["layer"].notna().any()
@@ -184,15 +185,18 @@ def _write(table, out: Path, *, fmt, nboot, rng, alpha, quiet, title, intro, met
                                         rng=rngs.child(), alpha=alpha, labels=labels)
             all_warnings += rep.warnings
             ax = plotting.new_axes(plotting.forest_figsize(len(rep.artifacts)))
-            f1 = save(rep.plot(ax=ax, title=heading), f"{slug}_{tag}_forest.png")
+            f1 = save(rep.plot(ax=ax, title=f"{where_fig}: {heading}"), f"{slug}_{tag}_forest.png")
             md.append(f"### {heading}: artifact vs procedure\n\n" + rep.to_markdown(figure=f1))
             if rep.decomposition is not None:
-                f2 = save(rep.decomposition.plot(ax=plotting.new_axes((5.0, 3.5))),
+                f2 = save(plotting.variance_bars(
+                    rep.decomposition, ax=plotting.new_axes((5.0, 3.5)),
+                    title=f"{where_fig}: where the uncertainty comes from\n({heading})"),
                           f"{slug}_{tag}_variance.png")
                 md.append(f"![variance decomposition]({f2})\n")
             if rep.quantity == "delta":
-                f3 = save(plotting.bootstrap_distribution_plot(rep.procedure,
-                                                               ax=plotting.new_axes()),
+                f3 = save(plotting.bootstrap_distribution_plot(
+                    rep.procedure, ax=plotting.new_axes(),
+                    title=f"{where_fig}: Multi-Bootstrap distribution\n({heading})"),
                           f"{slug}_{tag}_bootstrap.png")
                 md.append(f"![bootstrap distribution of the difference]({f3})\n")
         # learning curves
@@ -202,7 +206,9 @@ def _write(table, out: Path, *, fmt, nboot, rng, alpha, quiet, title, intro, met
                                 compare=("previous", "final"),
                                 eps=0.01 if metric in ("accuracy", "error") else None)
             all_warnings += lc.warnings
-            f4 = save(lc.plot(ax=plotting.new_axes((7.0, 4.5))), f"{slug}_learning_curve.png")
+            f4 = save(lc.plot(ax=plotting.new_axes((7.0, 4.5)),
+                              title=f"{where_fig}: learning curve (procedure-level bands)"),
+                      f"{slug}_learning_curve.png")
             md.append("### Learning curve\n\n" + f"![learning curve]({f4})\n\n" + lc.to_markdown())
         # agreement at the last step (best layer)
         if ("label" in g.columns and "prediction" in g.columns
@@ -210,8 +216,11 @@ def _write(table, out: Path, *, fmt, nboot, rng, alpha, quiet, title, intro, met
             sel = last if best_layer is None else last[last["layer"] == best_layer]
             if sel["pretrain_seed"].nunique() >= 2:
                 ag = agreement(sel)
-                f5 = save(ag.plot(ax=plotting.new_axes()), f"{slug}_agreement.png")
                 where = "" if best_layer is None else f" (layer {best_layer})"
+                f5 = save(plotting.agreement_histogram(
+                    ag, ax=plotting.new_axes(),
+                    title=f"{where_fig}: agreement between seeds{step_txt}{where}"),
+                          f"{slug}_agreement.png")
                 md.append(f"### Agreement between seeds{step_txt}{where}\n\n"
                           f"![agreement]({f5})\n\n" + ag.to_markdown())
     ws = list(dict.fromkeys(all_warnings))
