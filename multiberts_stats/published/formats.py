@@ -56,6 +56,7 @@ class PublishedFileMissingError(PublishedFormatError, DataFileError):
 
 
 def require_file(path: Path, what: str) -> Path:
+    """``path`` when it is a file, else :class:`PublishedFileMissingError` naming it."""
     path = Path(path)
     if not path.is_file():
         raise PublishedFileMissingError(
@@ -65,6 +66,7 @@ def require_file(path: Path, what: str) -> Path:
 
 
 def require_dir(path, what: str) -> Path:
+    """``path`` when it is a folder, else :class:`PublishedFileMissingError` naming it."""
     path = Path(path)
     if not path.is_dir():
         raise PublishedFileMissingError(f"The `{what}` folder {str(path)!r} does not exist.")
@@ -72,6 +74,7 @@ def require_dir(path, what: str) -> Path:
 
 
 def read_tsv(path: Path, what: str, columns: Sequence[str], index_col=0) -> pd.DataFrame:
+    """A tab-separated file with at least ``columns``; parser errors name the file."""
     require_file(path, what)
     try:
         df = pd.read_csv(path, sep="\t", index_col=index_col)
@@ -87,6 +90,7 @@ def read_tsv(path: Path, what: str, columns: Sequence[str], index_col=0) -> pd.D
 
 
 def int_column(df: pd.DataFrame, col: str, path: Path, what: str) -> np.ndarray:
+    """Column ``col`` as int64, or an error naming the file and the non-integer values."""
     values = pd.to_numeric(df[col], errors="coerce")
     if values.isna().any() or not np.all(np.mod(values, 1) == 0):
         bad = df[col][values.isna() | (np.mod(values.fillna(0.5), 1) != 0)].head(3).tolist()
@@ -96,6 +100,7 @@ def int_column(df: pd.DataFrame, col: str, path: Path, what: str) -> np.ndarray:
 
 
 def hparams_json(lr=None) -> str:
+    """The tidy ``hparams`` text of a run (``{"lr": ...}``, ``{}`` without a rate)."""
     return "{}" if lr is None else json.dumps({"lr": float(lr)}, sort_keys=True)
 
 
@@ -125,6 +130,7 @@ def parse_steps(value, release: str | None = None) -> int:
 
 
 def checkpoint_id(release: str, seed: int, step: int) -> str:
+    """The hub id of a published run's checkpoint (``step`` in thousands)."""
     if release == "public":
         return "bert-base-uncased"
     if step == 2000:
@@ -133,6 +139,7 @@ def checkpoint_id(release: str, seed: int, step: int) -> str:
 
 
 def family_of(release: str) -> str:
+    """The tidy ``family`` of a release (``public`` is the original ``bert-base-uncased``)."""
     return "bert-base-uncased" if release == "public" else str(release)
 
 
@@ -152,6 +159,7 @@ def repeat_str(values: Sequence, counts_or_codes: np.ndarray, *, codes=False) ->
 
 
 def read_index(root: Path, task_filter=None) -> pd.DataFrame:
+    """``root/index.tsv`` (GLUE, SQuAD) with typed columns; a file listed twice is an error."""
     path = root / "index.tsv"
     df = read_tsv(path, "index", INDEX_COLUMNS, index_col=None)
     unnamed = [c for c in df.columns if str(c).startswith("Unnamed")]
@@ -186,6 +194,7 @@ def check_unlisted(root: Path, full_index: pd.DataFrame, selected: pd.DataFrame,
 
 
 def filter_index(df: pd.DataFrame, tasks=None, releases=None, n_steps=None) -> pd.DataFrame:
+    """The index rows of the given tasks / releases / n_steps (each a value or a list)."""
     def as_list(x):
         return None if x is None else ([x] if isinstance(x, str) else list(x))
 
