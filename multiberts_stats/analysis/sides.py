@@ -20,47 +20,43 @@ from multiberts_stats.table import MatrixRuns, to_matrix_runs
 __all__ = ["SideRuns", "check_defined", "metric_columns", "parse_side"]
 
 
-def metric_columns(metric, cluster_col=None) -> list[str]:
-    """The columns of the tidy table that ``metric`` (and the cluster resampling) reads.
+def metric_columns(metric, cluster_col=None) -> tuple[list[str], list[str]]:
+    """``(per-run columns, per-example columns)`` of the tidy table that ``metric`` (and the
+    cluster resampling) reads, as the registry (:mod:`multiberts_stats.metrics`) says.
 
     Examples
     --------
     >>> metric_columns("accuracy")
-    ['label', 'prediction']
+    (['prediction'], ['label'])
     >>> metric_columns(lambda y_true, y_pred: 0.0, "occupation")
-    ['label', 'prediction', 'occupation']
+    (['prediction'], ['label', 'occupation'])
     """
-    if isinstance(metric, str):
-        from multiberts_stats.metrics import get_metric
+    from multiberts_stats.metrics import get_metric, metric_for_callable
 
-        cols = list(get_metric(metric).columns)
-    else:  # a callable(y_true, y_pred)
-        cols = ["label", "prediction"]
-    if cluster_col is not None and cluster_col not in cols:
-        cols.append(cluster_col)
-    return cols
+    if isinstance(metric, str):
+        spec = get_metric(metric)
+    else:  # a callable(y_true, y_pred): its registry entry, if it has one
+        match = metric_for_callable(metric)
+        spec = None if match is None else match.metric
+    run = list(spec.run_columns) if spec is not None else ["prediction"]
+    ex = list(spec.example_columns) if spec is not None else ["label"]
+    if cluster_col is not None and cluster_col not in ex:
+        ex.append(cluster_col)
+    return run, ex
 
 
 def parse_side(df: pd.DataFrame, *, metric, seed_col="pretrain_seed", run_cols=None,
                cluster_col=None, side: str = "base", caller: str = "the analysis") -> MatrixRuns:
     """One side's tidy table as a :class:`~multiberts_stats.table.MatrixRuns` holding what
-    ``metric`` reads: ``prediction`` as ``preds``, ``label`` as ``labels``, every other metric
-    column as a per-run matrix, and also as a per-example column when it is the same in every
-    run (Winogender's ``gender``, ``occupation``, a cluster column).
-    """
-    cols = metric_columns(metric, cluster_col)
-    value = "prediction" if "prediction" in cols else None
-    label = "label" if "label" in cols else None
-    others = [c for c in cols if c not in (value, label)]
-    m = to_matrix_runs(df, seed_col=seed_col, run_cols=run_cols, value=value, label=label,
-                       run_values=others, side=side, caller=caller)
-    for c in others:
-        a = m.run_columns[c]
-        first = a[0]
-        same = (a == first) | (pd.isna(a) & pd.isna(first)) if a.dtype.kind in "fO" else a == first
-        if np.all(same):
-            m.columns[c] = first
-    return m
+    ``metric`` reads (:func:`metric_columns`): the same matrices ``multiboot`` builds from the
+    table itself."""
+    run, ex = metric_columns(metric, cluster_col)
+    value = "prediction" if "prediction" in run else None
+    label = "label" if "label" in ex else None
+    return to_matrix_runs(df, seed_col=seed_col, run_cols=run_cols, value=value, label=label,
+                          run_values=[c for c in run if c != value],
+                          example_values=[c for c in ex if c != label], side=side,
+                          caller=caller)
 
 
 class SideRuns:
@@ -122,11 +118,11 @@ def _check_runs_defined(metric: str, m: MatrixRuns, side: str, seed_col: str, fu
     from multiberts_stats.metrics import compute_metric, get_metric
 
     cols = list(get_metric(metric).columns)
+    per_run = set(metric_columns(metric)[0])
     seeds = m.seed_values(seed_col)
     bad = set()
     for i in range(m.n_runs):
-        row = {c: (m.matrix(c)[i] if c == "prediction" or c in m.run_columns
-                   else m.example_column(c)) for c in cols}
+        row = {c: (m.matrix(c)[i] if c in per_run else m.example_column(c)) for c in cols}
         if not np.isfinite(compute_metric(metric, row)):
             bad.add(seeds[i].item() if hasattr(seeds[i], "item") else seeds[i])
     if bad:
