@@ -54,10 +54,11 @@ from multiberts_stats import multiboot, multibootstrap, report_ci, read_predicti
 from multiberts_stats.analysis import artifact_vs_procedure
 rng = np.random.default_rng(0)
 rows = []
+labels = rng.integers(2, size=40)
 for side, p in (("a", 0.6), ("b", 0.7)):
     for seed in range(3):
         for ex in range(40):
-            y = int(rng.integers(2))
+            y = int(labels[ex])
             rows.append(dict(side=side, pretrain_seed=seed, finetune_seed=0, example_id=str(ex),
                              label=y, prediction=y if rng.random() < p else 1 - y))
 t = pd.DataFrame(rows)
