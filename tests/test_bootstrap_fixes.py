@@ -4,15 +4,13 @@ interval, `corrected` usable everywhere, undefined metrics as clear errors, repo
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 from test_bootstrap_modern import make_tidy, make_winogender, plain_multiboot
 
 from multiberts_stats import metrics, report_ci
 from multiberts_stats.bootstrap import BootstrapInputError, multiboot
 from multiberts_stats.errors import (DroppedSamplesWarning, FewClustersWarning,
-                                     FixedBaselineWarning, SmallNbootWarning,
-                                     UndefinedMetricWarning)
+                                     FixedBaselineWarning, SmallNbootWarning)
 
 
 def _with_constant_run(df, seed, value=1.0):

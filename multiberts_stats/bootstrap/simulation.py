@@ -34,7 +34,8 @@ import numpy as np
 
 from .engine import counts_from_draws, matmul, seed_weights
 
-__all__ = ["BINARY", "BINARY_INDEP", "CONTINUOUS", "ClusterModel", "SimModel", "cluster_coverage_study", "coverage_study"]
+__all__ = ["BINARY", "BINARY_INDEP", "CONTINUOUS", "ClusterModel", "SimModel", "cluster_coverage_study",
+           "coverage_study"]
 
 
 @dataclass(frozen=True)

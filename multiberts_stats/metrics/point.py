@@ -89,10 +89,10 @@ def positive_label(y_true, y_pred, pos_label=None, *, metric: str = "f1",
     1
     >>> positive_label(["neg", "pos"], ["pos", "pos"], "pos")
     'pos'
-    >>> positive_label(["neg", "pos"], ["pos", "pos"])
+    >>> positive_label(["neg", "pos"], ["pos", "pos"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: The metric 'f1' needs to know the positive class: the labels found are ['neg', 'pos'] (and the predictions ['pos']). Pass pos_label= (one of the labels).
+    ValueError: The metric 'f1' needs to know the positive class: the labels found are ['neg', ...
     """
     t, p = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
     labels, preds = _values_of(t), _values_of(p)
