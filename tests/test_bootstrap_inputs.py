@@ -119,3 +119,12 @@ def test_pd_na_in_predictions_is_a_clear_error(kind):
     with pytest.raises(BootstrapInputError, match=r"`base.preds` parameter of multiboot must not "
                                                   r"contain NaN or missing values"):
         multiboot(m, nboot=10)
+
+
+def test_compute_metric_passes_the_positive_label():
+    t = {"label": ["neg", "pos", "pos"], "prediction": ["pos", "pos", "neg"]}
+    assert metrics.compute_metric("binary_f1", t, pos_label="pos") == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="positive class"):
+        metrics.compute_metric("f1", t)
+    with pytest.raises(ValueError, match="applies to binary metrics"):
+        metrics.compute_metric("accuracy", t, pos_label="pos")

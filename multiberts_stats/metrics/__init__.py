@@ -243,10 +243,11 @@ def vec_name_for_callable(fn) -> str | None:
     return None if m is None or m.metric.vectorised is None else m.metric.name
 
 
-def compute_metric(name: str, table) -> float:
+def compute_metric(name: str, table, *, pos_label=None) -> float:
     """Compute metric ``name`` on one run's rows of a tidy table (a DataFrame or a mapping).
 
-    Reads the columns listed in ``METRICS[name].columns``.
+    Reads the columns listed in ``METRICS[name].columns``; ``pos_label`` is the positive class
+    of a binary metric (see :func:`positive_label`).
 
     Examples
     --------
@@ -258,4 +259,10 @@ def compute_metric(name: str, table) -> float:
     if missing:
         raise MetricError(f"The metric {name!r} needs the column(s) {missing}; "
                           f"the table has {list(table.keys())}.")
-    return spec.fn(*(np.asarray(table[c]) for c in spec.columns))
+    args = [np.asarray(table[c]) for c in spec.columns]
+    if spec.binary:
+        return spec.fn(*args, pos_label=pos_label)
+    if pos_label is not None:
+        raise MetricError(f"The `pos_label` parameter of compute_metric applies to binary metrics. "
+                          f"Got metric {name!r}.")
+    return spec.fn(*args)
