@@ -336,6 +336,28 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
     Returns
     -------
     MultiBootstrapResult
+        Estimates, intervals, p-values that agree with the interval (``pvalue_method``), the
+        whole distribution, ``warnings`` and ``notes``.
+
+    Raises
+    ------
+    BootstrapInputError
+        Bad arguments or data (the message names the parameter or column, the rule and what
+        was received), a side mixing conditions, a binary metric without a known positive
+        class, or a metric undefined on a side (NaN estimate or every replicate NaN).
+
+    Warns
+    -----
+    FewSeedsWarning, FewClustersWarning
+        Fewer resampled seeds / clusters than the coverage studies support.
+    SmallNbootWarning
+        2 / (nboot + 1) >= (1 - confidence_level) / n_comparisons.
+    FixedBaselineWarning
+        A fixed baseline with several seeds (averaged, never resampled).
+    UndefinedMetricWarning
+        Some replicates NaN (dropped, counted).
+    DataWarning
+        Seeds on one side only of a paired design (dropped).
 
     Examples
     --------

@@ -19,12 +19,10 @@ def _clean(x: np.ndarray) -> np.ndarray:
 
 
 def _undefined_text(req) -> str:
-    from ..metrics import METRICS
-
-    if isinstance(req.metric_name, str) and req.metric_name in METRICS and req.fn is None:
-        return f"The metric is undefined when: {METRICS[req.metric_name].undefined}."
-    if req.fn is not None and req.metric_name in METRICS and METRICS[req.metric_name].fn is req.fn:
-        return f"The metric is undefined when: {METRICS[req.metric_name].undefined}."
+    """When the metric is undefined: the registry's statement, or a note about the callable."""
+    spec = req.match.metric if req.match is not None else None
+    if spec is not None and (req.fn is None or req.fn is spec.fn):
+        return f"The metric is undefined when: {spec.undefined}."
     return "The metric callable returned NaN."
 
 
