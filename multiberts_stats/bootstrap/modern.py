@@ -35,6 +35,7 @@ from ..metrics import (METRICS, CallableMatch, MetricError, VecMetric, get_metri
                        metric_for_callable, positive_label)
 from ..table import (RUN_COLUMNS, MatrixRuns, TableError, TableTypeError, check_one_condition,
                      to_matrix_runs)
+from ..table.schema import py_value
 
 __all__ = ["COVERAGE_MIN_CLUSTERS", "COVERAGE_MIN_SEEDS", "RUN_COLUMNS", "MatrixRuns", "multiboot"]
 
@@ -63,7 +64,6 @@ class _Parsed:
     """One side as matrices: per-run seeds, per-run matrices, per-example arrays."""
 
     seed_values: list
-    run_labels: list | None
     example_ids: np.ndarray
     run: dict
     ex: dict
@@ -71,11 +71,6 @@ class _Parsed:
 
 def _err(msg):
     return BootstrapInputError(msg)
-
-
-def _py(v):
-    """numpy scalars as Python values (readable in messages)."""
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def _seed_cols(seed_col):
@@ -94,10 +89,6 @@ def _metric_columns(vm: VecMetric | None, cluster_col):
     if cluster_col is not None and cluster_col not in ex_cols:
         ex_cols.append(cluster_col)
     return run_cols, ex_cols
-
-
-def _run_label(keys: dict) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in keys.items())
 
 
 def _parse_tidy(df, side: str, seed_cols, run_cols, metric_run_cols, metric_ex_cols,
@@ -200,7 +191,7 @@ def _parse_matrix(m: MatrixRuns, side: str, seed_cols, metric_run_cols, metric_e
         seed_values = list(ri[cols].itertuples(index=False, name=None))
     else:
         seed_values = ri[cols[0]].tolist()
-    return _Parsed(seed_values, None, ids, run, ex)
+    return _Parsed(seed_values, ids, run, ex)
 
 
 def _parse(obj, side, seed_cols, run_cols, mrc, mec, average_over=()) -> _Parsed:
@@ -512,8 +503,8 @@ def _parse_sides(req: Request, base, expt) -> dict:
                                                  np.allclose(a, b, equal_nan=True)):
                 j = int(np.argmax(a != b))
                 raise _err(f"The `{col}` column must agree between `base` and `expt` in {_FN}. "
-                           f"Got {_py(a[j])!r} and {_py(b[j])!r} for example_id "
-                           f"{_py(b_ids[j])!r}.")
+                           f"Got {py_value(a[j])!r} and {py_value(b[j])!r} for example_id "
+                           f"{py_value(b_ids[j])!r}.")
     if req.match is not None and req.match.binary_only and req.vm is None \
             and all(_binary(p.ex["label"], p.run["prediction"]) for p in parsed.values()):
         # sklearn's binary F1 on {0, 1} data: the same numbers as the registry's f1
