@@ -23,7 +23,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scipy.stats import binomtest  # noqa: E402
 
 from multiberts_stats.bootstrap.simulation import (  # noqa: E402
-    BINARY, BINARY_INDEP, CONTINUOUS, coverage_study)
+    BINARY, BINARY_INDEP, CONTINUOUS, coverage_study, fixed_baseline_study)
+
+
+def fixed_baseline_table(args):
+    print(f"{args.experiments} experiments per row; two procedures with equal means, the "
+          "baseline with the given seeds, the experiment 25 seeds; 95% intervals of the "
+          "difference\n")
+    print(f"{'base seeds':>10} | {'fixed_baseline covers 0':>24} | {'unpaired covers 0':>18}")
+    for k in args.fixed_baseline:
+        r = fixed_baseline_study(n_base_seeds=k, n_experiments=args.experiments,
+                                 nboot=args.nboot, rng=3000 + k)
+        n = r["n_experiments"]
+        cells = []
+        for d in ("fixed_baseline", "unpaired"):
+            ci = binomtest(r["hits"][d], n).proportion_ci()
+            cells.append(f"{r['coverage'][d]:.3f} [{ci.low:.3f}, {ci.high:.3f}]")
+        print(f"{k:>10} | {cells[0]:>24} | {cells[1]:>18}", flush=True)
+    print(f"\nmodel: sd_seed {r['sd_seed']}, sd_example {r['sd_example']}, sd_noise "
+          f"{r['sd_noise']}, {r['n_examples']} examples, {r['n_runs']} runs per seed")
+    return 0
 
 
 def main(argv=None):
@@ -37,7 +56,12 @@ def main(argv=None):
     ap.add_argument("--indep-example-sd", type=float, nargs="*", default=[],
                     help="also run binary_indep with these side-specific example sds (probit)")
     ap.add_argument("--indep-seed-sd", type=float, default=BINARY_INDEP.sd_seed_effect)
+    ap.add_argument("--fixed-baseline", type=int, nargs="*", default=[],
+                    help="instead: coverage of a fixed baseline with these numbers of seeds "
+                         "(against design='unpaired'), the basis of FixedBaselineWarning")
     args = ap.parse_args(argv)
+    if args.fixed_baseline:
+        return fixed_baseline_table(args)
     models = {"continuous": CONTINUOUS, "binary": BINARY, "binary_indep": BINARY_INDEP}
     for sd in args.indep_example_sd:
         name = f"indep(ex={sd:g})"
