@@ -8,8 +8,8 @@ import numpy as np
 
 from .schema import TableError
 
-__all__ = ["blocked_ids", "column_codes", "column_values", "combine_codes", "dense_codes",
-           "example_codes", "first_rows"]
+__all__ = ["blocked_ids", "column_changes", "column_codes", "column_values", "combine_codes",
+           "dense_codes", "example_codes", "first_rows", "run_codes"]
 
 
 def dense_codes(values: np.ndarray, span: int, sort: bool):
@@ -72,6 +72,69 @@ def combine_codes(code_list, sizes, sort: bool, where: str):
         return dense_codes(code, span, sort)
     out, uniq = pd.factorize(code, sort=sort)
     return out.astype(np.int64, copy=False), len(uniq)
+
+
+def column_changes(series) -> np.ndarray:
+    """``out[i]`` is True where row ``i + 1`` differs from row ``i`` (missing values count as
+    changes): one vectorised comparison, no hashing."""
+    import pandas as pd
+
+    arr = series.array
+    if hasattr(arr, "__arrow_array__"):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        a = pa.array(arr)
+        if isinstance(a, pa.ChunkedArray):
+            a = a.combine_chunks()
+        ne = pc.not_equal(a.slice(1), a.slice(0, len(a) - 1))
+        return np.asarray(ne.fill_null(True).to_numpy(zero_copy_only=False), dtype=bool)
+    dt = series.dtype
+    if isinstance(dt, pd.api.extensions.ExtensionDtype):
+        if pd.api.types.is_numeric_dtype(dt):
+            v = series.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            v = series.astype(object).to_numpy()
+    else:
+        v = series.to_numpy()
+    out = np.asarray(v[1:] != v[:-1], dtype=bool)
+    if v.dtype.kind == "f" or v.dtype == object:
+        out |= np.asarray(pd.isna(v[1:]), dtype=bool)
+    return out
+
+
+def run_codes(df, key_cols, sort: bool, where: str):
+    """Codes of the runs (combinations of ``key_cols``) of every row, and their number.
+
+    Rows of one run usually sit in contiguous blocks (the store's and the published files'
+    layout): the key columns are compared row to row (no hashing), only the first row of each
+    block is coded, and the codes are repeated over the blocks — so the cost hardly depends on
+    how many (string) key columns there are. A fragmented table (e.g. shuffled rows) is coded
+    column by column instead.
+    """
+    n = len(df)
+    if not key_cols:
+        return np.zeros(n, dtype=np.int64), 1
+    change = np.zeros(n, dtype=bool)
+    change[0] = True
+    for k in key_cols:
+        change[1:] |= column_changes(df[k])
+    starts = np.flatnonzero(change)
+    if len(starts) * 8 <= n:
+        heads = df.iloc[starts]
+        codes, sizes = [], []
+        for k in key_cols:
+            c, m = column_codes(heads[k], sort, where)
+            codes.append(c)
+            sizes.append(m)
+        head_code, n_runs = combine_codes(codes, sizes, sort, where)
+        return np.repeat(head_code, np.diff(np.r_[starts, n])), n_runs
+    codes, sizes = [], []
+    for k in key_cols:
+        c, m = column_codes(df[k], sort, where)
+        codes.append(c)
+        sizes.append(m)
+    return combine_codes(codes, sizes, sort, where)
 
 
 def column_values(series):

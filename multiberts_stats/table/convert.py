@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import describe
-from .codes import blocked_ids, column_codes, column_values, combine_codes, example_codes, first_rows
+from .codes import blocked_ids, column_codes, column_values, example_codes, first_rows, run_codes
 from .matrix import MatrixRuns
 from .schema import (CONDITION_COLUMNS, EXAMPLE_ID, RUN_COLUMNS, SEED_COLUMN, TableError,
                      TableTypeError, as_names, py_value, run_label, table_where)
@@ -117,12 +117,7 @@ def to_matrix_runs(df, *, seed_col: str | Sequence[str] = SEED_COLUMN,
         key_cols += [c for c in CONDITION_COLUMNS if c in df.columns and c not in key_cols]
     sort = order == "sorted"
 
-    codes, sizes = [], []
-    for k in key_cols:
-        c, n = column_codes(df[k], sort, where)
-        codes.append(c)
-        sizes.append(n)
-    run_code, n_runs = combine_codes(codes, sizes, sort, where)
+    run_code, n_runs = run_codes(df, key_cols, sort, where)
     blocks = blocked_ids(df[EXAMPLE_ID], run_code, n_runs, sort)
     if blocks is not None:
         # every run one contiguous block with the same unique ids in the same order: complete

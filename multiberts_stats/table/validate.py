@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import describe
-from .codes import column_codes, combine_codes
+from .codes import column_codes, combine_codes, run_codes
 from .schema import (COLUMNS, EXAMPLE_ID, REQUIRED_COLUMNS, SEED_COLUMN, TableError, TableTypeError,
                      py_value, run_key_columns, run_label, table_where)
 
@@ -112,12 +112,9 @@ def validate_table(df, *, required: Sequence[str] = REQUIRED_COLUMNS, dtypes: bo
     if unique and len(df):
         keys = run_key_columns(df, run_cols, seed_col)
         keys = [k for k in keys if k in df.columns]
-        codes, sizes = [], []
-        for k in keys + [EXAMPLE_ID]:
-            c, n = column_codes(df[k], False, where.lower())
-            codes.append(c)
-            sizes.append(n)
-        cell, n_cells = combine_codes(codes, sizes, False, where.lower())
+        rc, n_runs = run_codes(df, keys, False, where.lower())
+        ec, n_ex = column_codes(df[EXAMPLE_ID], False, where.lower())
+        cell, n_cells = combine_codes([rc, ec], [n_runs, n_ex], False, where.lower())
         cnt = np.bincount(cell, minlength=n_cells)
         if (cnt > 1).any():
             g = int(np.argmax(cnt > 1))
