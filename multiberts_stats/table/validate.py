@@ -77,6 +77,13 @@ def validate_table(df, *, required: Sequence[str] = REQUIRED_COLUMNS, dtypes: bo
             if col not in df.columns:
                 continue
             s = df[col]
+            kind = s.dtype.kind if not isinstance(s.dtype, pd.api.extensions.ExtensionDtype) \
+                else "-"
+            if (dt == "int64" and kind in "iu") or (dt == "float64" and kind in "fiu") or \
+                    (dt == "Int64" and (kind in "iu" or str(s.dtype) == "Int64")):
+                if coerce:  # already of a fitting dtype: nothing can be wrong but the width
+                    out[col] = s.astype(dt)
+                continue
             if dt in ("int64", "Int64"):
                 num = pd.to_numeric(s, errors="coerce")
                 bad = num.isna() & s.notna()
