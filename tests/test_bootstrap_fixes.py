@@ -150,6 +150,9 @@ def test_small_nboot_warning_follows_the_p_floor():
         warnings.simplefilter("error", SmallNbootWarning)
         multiboot(base, expt, design="paired", nboot=1000, rng=0, n_comparisons=25)
         multiboot(base, nboot=20, rng=0)  # one side: no p-value, no floor to warn about
+        multiboot(base, expt, design="paired", nboot=40, rng=0)  # 2/41 < 0.05
+    with pytest.warns(SmallNbootWarning, match="use nboot >= 40"):
+        multiboot(base, expt, design="paired", nboot=39, rng=0)  # 2/40 = 0.05
     with pytest.warns(SmallNbootWarning, match="alpha/m"):
         multiboot(base, expt, design="paired", nboot=1000, rng=0, n_comparisons=30)
     with pytest.raises(BootstrapInputError, match="`n_comparisons` parameter of multiboot must "

@@ -470,13 +470,16 @@ def _multiboot_iv(base, expt, *, design, metric, seed_col, run_cols, cluster_col
     if req.has_expt and method != "corrected":
         alpha = 1 - c
         floor = 2.0 / (nboot + 1)
-        if floor >= alpha / req.n_comparisons:
+        level = alpha / req.n_comparisons * (1 - 1e-9)  # 1 - 0.95 is 0.05 + 4e-17
+        if floor >= level:
+            need = max(1, int(np.floor(2 * req.n_comparisons / alpha)) - 1)
+            while 2.0 / (need + 1) >= level:  # at most a step or two
+                need += 1
             notes.append((SmallNbootWarning,
                           f"nboot={nboot} is too small for the requested level: the smallest "
                           f"two-sided p-value is 2/(nboot+1) = {floor:.3g}, not below alpha/m = "
                           f"{alpha:g}/{req.n_comparisons} = {alpha / req.n_comparisons:.3g}, so "
-                          f"no comparison can be significant; use nboot >= "
-                          f"{int(np.floor(2 * req.n_comparisons / alpha))}."))
+                          f"no comparison can be significant; use nboot >= {need}."))
     return req
 
 
