@@ -24,6 +24,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .blimp import BLIMP, BLIMP_TASKS, BlimpTask, blimp_task
+from .crows import CROWS_PAIRS, CrowsPairsTask, score_crows_pairs
+from .minimal_pairs import (MinimalPairTask, causal_log_likelihood, minimal_pair_task,
+                            score_minimal_pairs)
 from .base import (DATA_ENV, KINDS, DataNotFoundError, Task, TaskError, UnknownTaskError,
                    describe_tasks, get_task, list_tasks, register_task)
 from .custom import FileTask, task_from_config, task_from_file
@@ -40,9 +44,11 @@ __all__ = [
     "rewrite_sentence", "align_words_to_subtokens", "explode_tokens", "UPOS", "KINDS", "DATA_ENV",
     "TaskError", "UnknownTaskError", "DataNotFoundError", "MalformedFileError",
     "read_tsv", "read_conllu", "read_table",
+    "MinimalPairTask", "BlimpTask", "CrowsPairsTask", "minimal_pair_task", "blimp_task",
+    "score_minimal_pairs", "score_crows_pairs", "causal_log_likelihood",
 ]
 
-for _t in [*GLUE_TASKS, WINOGENDER, POS]:
+for _t in [*GLUE_TASKS, WINOGENDER, POS, *BLIMP_TASKS, BLIMP, CROWS_PAIRS]:
     register_task(_t, overwrite=True)
 del _t
 

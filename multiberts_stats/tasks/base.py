@@ -32,7 +32,7 @@ __all__ = [
 
 DATA_ENV = "MULTIBERTS_STATS_DATA"
 KINDS = ("classification", "pair_classification", "regression", "token_classification",
-         "winogender")
+         "winogender", "minimal_pairs")
 
 
 class UnknownTaskError(TaskError, KeyError):
@@ -181,7 +181,8 @@ class Task:
     @property
     def level(self) -> str:
         """``"sentence"`` (classification, pairs, regression), ``"token"`` or ``"zeroshot"`` (Winogender)."""
-        return {"token_classification": "token", "winogender": "zeroshot"}.get(self.kind, "sentence")
+        return {"token_classification": "token", "winogender": "zeroshot",
+                "minimal_pairs": "zeroshot"}.get(self.kind, "sentence")
 
     @property
     def cluster_column(self) -> str | None:
