@@ -126,7 +126,8 @@ def train_bpe_tokenizer(sentences: Sequence[str], folder=None, *, vocab_size: in
                                   min_frequency=2, show_progress=False)
     bpe.train_from_iterator(sentences, trainer=trainer)
     kwargs = {"bos_token": EOT_TOKEN, "eos_token": EOT_TOKEN, "unk_token": EOT_TOKEN,
-                  "model_max_length": model_max_length}
+                  "model_max_length": model_max_length,
+                  "model_input_names": ["input_ids", "attention_mask"]}
     if pad_token:
         kwargs["pad_token"] = PAD_TOKEN
     tok = PreTrainedTokenizerFast(tokenizer_object=bpe, **kwargs)

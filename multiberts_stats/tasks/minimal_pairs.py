@@ -437,6 +437,10 @@ class MinimalPairTask(Task):
         df.attrs["source"] = where
         return df.reset_index(drop=True)
 
+    def zeroshot_scorer(self):
+        """:meth:`score`: the runner's zero-shot scorer for this task."""
+        return self.score
+
     # the zero-shot scorer the runner calls
     def score(self, model, tokenizer, examples, *, batch_size: int = 32, device=None,
               quiet: bool = True, amp=None, max_length: int | None = None,
