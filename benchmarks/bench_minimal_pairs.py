@@ -91,7 +91,7 @@ def main(argv=None):
         causal_log_likelihood_loop,
     )
     from multiberts_stats.tasks.winogender import pseudo_log_likelihood
-    from multiberts_stats.testing_decoders import decoder_corpus, train_bpe_tokenizer
+    from multiberts_stats.testing.decoders import decoder_corpus, train_bpe_tokenizer
 
     if args.threads:
         torch.set_num_threads(args.threads)

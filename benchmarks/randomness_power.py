@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest
 
-from multiberts_stats.randomness import compare_randomness
+from multiberts_stats.analysis.randomness import compare_randomness
 
 
 def simulate_family(rng, n_seeds, sd, difficulty):

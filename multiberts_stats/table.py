@@ -69,7 +69,7 @@ import numpy as np
 from .errors import InputError, InputTypeError, describe
 
 __all__ = [
-    "COLUMNS", "RUN_COLUMNS", "SEED_COLUMN", "REPLICATE_COLUMNS", "CONDITION_COLUMNS",
+    "COLUMNS", "DEFAULTS", "RUN_COLUMNS", "SEED_COLUMN", "REPLICATE_COLUMNS", "CONDITION_COLUMNS",
     "EXAMPLE_ID", "REQUIRED_COLUMNS", "TableError", "TableTypeError", "MatrixRuns",
     "validate_table", "to_matrix_runs", "run_key_columns",
 ]
@@ -78,6 +78,7 @@ __all__ = [
 COLUMNS: dict[str, str] = {
     "family": "str",
     "checkpoint": "str",
+    "revision": "str",
     "pretrain_seed": "int64",
     "step": "int64",
     "task": "str",
@@ -94,15 +95,18 @@ COLUMNS: dict[str, str] = {
 }
 
 #: Columns that identify a run (those present are used by default).
-RUN_COLUMNS: tuple[str, ...] = ("family", "checkpoint", "pretrain_seed", "step", "task", "split",
-                                "method", "layer", "finetune_seed", "hparams")
+RUN_COLUMNS: tuple[str, ...] = ("family", "checkpoint", "revision", "pretrain_seed", "step", "task",
+                                "split", "method", "layer", "finetune_seed", "hparams")
+#: Columns a writer may leave out, with the value they then hold: ``revision`` is the hub
+#: revision of the checkpoint (``stepN`` for the PolyPythias), ``""`` when none was pinned.
+DEFAULTS: dict[str, str] = {"revision": ""}
 #: The default seed column: the bootstrap's outer resampling unit.
 SEED_COLUMN = "pretrain_seed"
 #: Run columns whose runs inside one seed are replicates of one procedure (averaged in the seed).
 REPLICATE_COLUMNS: tuple[str, ...] = ("finetune_seed", "hparams")
 #: Run columns that name the condition (procedure); a side is one condition.
-CONDITION_COLUMNS: tuple[str, ...] = ("family", "checkpoint", "step", "task", "split", "method",
-                                      "layer")
+CONDITION_COLUMNS: tuple[str, ...] = ("family", "checkpoint", "revision", "step", "task", "split",
+                                      "method", "layer")
 #: The per-example id column.
 EXAMPLE_ID = "example_id"
 #: Columns every tidy table must have.

@@ -12,7 +12,7 @@ from scipy import stats
 from scipy.stats import binomtest
 
 from multiberts_stats.errors import FewSeedsWarning
-from multiberts_stats.randomness import compare_randomness, seed_scores
+from multiberts_stats.analysis.randomness import compare_randomness, seed_scores
 
 
 def _table(correct: np.ndarray, cluster=None) -> pd.DataFrame:

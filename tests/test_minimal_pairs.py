@@ -17,7 +17,7 @@ from multiberts_stats.errors import DataWarning
 # --------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
 def decoder_root(tmp_path_factory, shared_data):
-    from multiberts_stats.testing_decoders import (
+    from multiberts_stats.testing.decoders import (
         decoder_corpus,
         make_tiny_decoder_family,
     )
@@ -75,7 +75,7 @@ def test_tiny_decoder_family_layout_and_tokenizer(decoder_root, decoder):
 def test_tiny_decoder_family_is_deterministic_and_trained(decoder_root, tmp_path, shared_data):
     from safetensors.torch import load_file
 
-    from multiberts_stats.testing_decoders import (
+    from multiberts_stats.testing.decoders import (
         decoder_corpus,
         make_tiny_decoder_family,
     )

@@ -63,9 +63,9 @@ from multiberts_stats.checkpoints import (
     Checkpoint,
     CheckpointError,
     Family,
+    catalog_family,
     custom_family,
     expand_selector,
-    multiberts,
 )
 from multiberts_stats.errors import DataFileError
 
@@ -271,18 +271,21 @@ def _local_family(entry: dict, base: Path) -> list[CheckpointSpec]:
 
 
 def _catalog_family(entry: dict) -> list[CheckpointSpec]:
-    """A family of the checkpoint catalog (multiberts)."""
+    """A family of the checkpoint catalog (multiberts, the PolyPythias)."""
     fam_name = entry["family"]
     unknown = sorted(set(entry) - _CATALOG_KEYS)
     if unknown:
         raise setting_error("checkpoints", f"has unknown keys {unknown} for a catalog family "
                             f"(the keys are {sorted(_CATALOG_KEYS)}; or root= for a folder family)", entry)
-    if fam_name != "multiberts":
-        raise setting_error("checkpoints.family", "must be 'multiberts' for a catalog selection (other "
-                            "families: give `root` = a folder of checkpoint folders, or a list of "
-                            "checkpoints)", fam_name)
+    try:
+        fam = catalog_family(fam_name)
+    except CheckpointError:
+        raise setting_error("checkpoints.family", "must be a catalog family ('multiberts', "
+                            "'polypythia-70m', ..., 'polypythia-160m-data-seed') for a catalog "
+                            "selection (other families: give `root` = a folder of checkpoint "
+                            "folders, or a list of checkpoints)", fam_name) from None
     # one checkpoint per (seed, step): 165, not the 5 step_2000k aliases too
-    return [CheckpointSpec.from_catalog(c) for c in _select(multiberts(), entry, "checkpoints")]
+    return [CheckpointSpec.from_catalog(c) for c in _select(fam, entry, "checkpoints")]
 
 
 def _checkpoints(value, base: Path) -> list[CheckpointSpec]:

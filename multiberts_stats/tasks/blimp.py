@@ -25,14 +25,20 @@ Examples
 
 from __future__ import annotations
 
-import os
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from .base import DataNotFoundError, TaskError, _first_existing, data_roots, hub_allowed
+from .base import (
+    DataNotFoundError,
+    TaskError,
+    cache_dir,
+    data_roots,
+    first_existing,
+    hub_allowed,
+)
 from .minimal_pairs import MinimalPairTask
 from .readers import read_table
 
@@ -43,14 +49,9 @@ BLIMP_PARADIGMS = ("anaphor_number_agreement", "determiner_noun_agreement_1",
                    "irregular_past_participle_verbs", "npi_present_1",
                    "regular_plural_subject_verb_agreement_1", "wh_questions_object_gap")
 REMOTE = "https://raw.githubusercontent.com/alexwarstadt/blimp/master/data/"
-CACHE_ENV = "MULTIBERTS_STATS_CACHE"
 _GROUPS = ("UID", "field", "linguistics_term")
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get(CACHE_ENV) or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "multiberts_stats")
-    return Path(base) / "blimp"
 
 
 @dataclass
@@ -72,7 +73,7 @@ class BlimpTask(MinimalPairTask):
         roots = data_roots(data_dir)
         probe = f"{self.paradigms[0]}.jsonl" if self.paradigms else ""
         rels = [f"blimp/{probe}", probe] if probe else ["blimp"]
-        path, looked = _first_existing(roots, rels)
+        path, looked = first_existing(roots, rels)
         if path is None and not probe:  # the aggregate: a folder that itself holds BLiMP files
             for root in roots:
                 if any(root.glob("*.jsonl")) and not (root / "blimp").is_dir():
@@ -132,7 +133,7 @@ class BlimpTask(MinimalPairTask):
 
 
 def _download(uid: str, looked) -> Path:
-    cache = _cache_dir()
+    cache = cache_dir("blimp")
     target = cache / f"{uid}.jsonl"
     if target.is_file():
         return target

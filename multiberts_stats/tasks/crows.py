@@ -36,7 +36,6 @@ machinery (length-sorted, only masked positions through the output layer).
 from __future__ import annotations
 
 import difflib
-import os
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +43,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .base import DataNotFoundError, TaskError, _first_existing, data_roots, hub_allowed
+from .base import (
+    DataNotFoundError,
+    TaskError,
+    cache_dir,
+    data_roots,
+    first_existing,
+    hub_allowed,
+)
 from .minimal_pairs import MinimalPairTask, model_scoring, score_sentences
 from .readers import read_table
 
@@ -63,14 +69,9 @@ CROWS_FILE = "crows_pairs_anonymized.csv"
 CROWS_COLUMNS = ("", "sent_more", "sent_less", "stereo_antistereo", "bias_type", "annotations",
                  "anon_writer", "anon_annotators")
 REMOTE = "https://raw.githubusercontent.com/nyu-mll/crows-pairs/master/data/" + CROWS_FILE
-CACHE_ENV = "MULTIBERTS_STATS_CACHE"
 DIRECTIONS = ("stereo", "antistereo")
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get(CACHE_ENV) or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "multiberts_stats")
-    return Path(base) / "crows_pairs"
 
 
 def crows_template(ids1, ids2) -> tuple[list[int], list[int]]:
@@ -196,14 +197,14 @@ class CrowsPairsTask(MinimalPairTask):
     """CrowS-Pairs (see the module docstring); ``data_dir`` may be the folder of the CSV."""
 
     def _file(self, data_dir) -> tuple[Path | None, list[Path]]:
-        return _first_existing(data_roots(data_dir), [f"crows_pairs/{CROWS_FILE}", CROWS_FILE])
+        return first_existing(data_roots(data_dir), [f"crows_pairs/{CROWS_FILE}", CROWS_FILE])
 
     def data_source(self, data_dir=None) -> str:
         path, _ = self._file(data_dir if data_dir is not None else self.data_dir)
         if path is not None:
             return str(path)
-        if (_cache_dir() / CROWS_FILE).is_file():
-            return str(_cache_dir() / CROWS_FILE)
+        if (cache_dir("crows_pairs") / CROWS_FILE).is_file():
+            return str(cache_dir("crows_pairs") / CROWS_FILE)
         return (f"download {REMOTE}" if hub_allowed()
                 else "offline: set $MULTIBERTS_STATS_DATA or data_dir")
 
@@ -240,7 +241,7 @@ class CrowsPairsTask(MinimalPairTask):
 
 
 def _download(looked) -> Path:
-    cache = _cache_dir()
+    cache = cache_dir("crows_pairs")
     if (cache / CROWS_FILE).is_file():
         return cache / CROWS_FILE
     where = "; ".join(str(p) for p in looked) if looked else \

@@ -355,6 +355,9 @@ class MinimalPairTask(Task):
     scoring: str = "auto"
     format: str | None = None
 
+    #: scored by causal LMs too (summed log-probabilities), not only by masked LMs
+    causal_scoring = True
+
     def __post_init__(self):
         self.text_fields = (self.expected_column, self.other_column)
         if self.label_space is None:
@@ -491,6 +494,11 @@ def minimal_pair_task(name: str, path, *, expected: str = "sentence_good",
     >>> t.load()[["example_id", "good", "label", "cluster"]].values.tolist()
     [['mp-000000', 'The cat sleeps.', 1, 'agreement'], ['mp-000001', 'She saw him.', 1, 'participle']]
     """
+    if isinstance(groups, str):
+        groups = (groups,)
+    groups = tuple(groups)
+    if unit != "example" and unit not in groups:
+        groups = (*groups, unit)  # the clusters are kept in the predictions table
     paths = dict(path) if isinstance(path, dict) else {split: path}
     splits = tuple(paths)
     aliases = {} if "validation" in splits or len(splits) != 1 else {"validation": splits[0]}
@@ -500,3 +508,79 @@ def minimal_pair_task(name: str, path, *, expected: str = "sentence_good",
         data_dir=data_dir, split_aliases=aliases, paths=paths, expected_column=expected,
         other_column=other, id_column=id_column, group_columns=groups, scoring=scoring,
         format=format)
+
+
+#: the keys of a minimal-pair task config (TOML ``[[tasks]]`` with ``kind = "minimal_pairs"``)
+CONFIG_KEYS = {"name", "kind", "path", "file", "paths", "split", "text_fields", "expected", "other",
+               "groups", "cluster_column", "unit", "id_column", "scoring", "format", "data_dir",
+               "description", "label_space", "metric", "metrics"}
+
+
+def minimal_pairs_from_config(config: dict) -> MinimalPairTask:
+    """A minimal-pair task from a config mapping (a runner TOML ``[[tasks]]`` table).
+
+    Keys: ``name``; ``path`` / ``file`` (with ``split``) or ``paths`` (split -> file); the two
+    sentence columns as ``expected`` and ``other``, or ``text_fields = [expected, other]`` (the
+    TOML ``text``); ``groups`` (breakdown columns); ``cluster_column`` (the TOML ``cluster``) or
+    ``unit``: the resampling unit; ``id_column`` (the TOML ``id``); ``scoring``; ``format``;
+    ``data_dir``; ``description``. The metric is the share of pairs preferring the expected
+    sentence (``accuracy``). Unknown keys are an error.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> _ = open(os.path.join(d, "p.jsonl"), "w").write('{"good": "A cat.", "bad": "A cats."}\\n')
+    >>> t = minimal_pairs_from_config({"name": "mp", "kind": "minimal_pairs",
+    ...     "paths": {"test": os.path.join(d, "p.jsonl")}, "text_fields": ["good", "bad"]})
+    >>> t.text_fields, t.kind, t.level
+    (('good', 'bad'), 'minimal_pairs', 'zeroshot')
+    """
+    if not isinstance(config, dict):
+        raise TaskError("The `config` of a minimal-pair task must be a dict. Got "
+                        f"{type(config).__name__} instead.")
+    c = dict(config)
+    name = c.get("name", "?")
+    bad = sorted(set(c) - CONFIG_KEYS)
+    if bad:
+        raise TaskError(f"Unknown key(s) {bad} in the minimal-pair task config {name!r}; expected "
+                        f"some of {sorted(CONFIG_KEYS)}.")
+    if "name" not in c:
+        raise TaskError(f"A task config needs a `name`. Got the keys {sorted(config)}.")
+    tf = c.pop("text_fields", None)
+    expected, other = c.pop("expected", None), c.pop("other", None)
+    if tf is not None and (expected is None and other is None) and list(tf) != ["sentence"]:
+        if isinstance(tf, str) or len(tf) != 2:
+            raise TaskError(f"The `text_fields` of the minimal-pair task {name!r} must name two "
+                            f"columns, the expected sentence then the other one. Got {tf!r} "
+                            "instead.")
+        expected, other = tf
+    if expected is None or other is None:
+        raise TaskError(f"The minimal-pair task {name!r} needs its two sentence columns: "
+                        "`expected` and `other` (or text_fields = [expected, other]). Got "
+                        f"expected={expected!r}, other={other!r}.")
+    for key in ("metric", "metrics"):
+        m = c.pop(key, None)
+        if m is not None and list(np.atleast_1d(m)) != ["accuracy"]:
+            raise TaskError(f"The `{key}` of the minimal-pair task {name!r} must be 'accuracy' "
+                            "(the share of pairs preferring the expected sentence). Got "
+                            f"{m!r} instead.")
+    space = c.pop("label_space", None)
+    if space is not None and list(space) != MINIMAL_PAIR_LABELS:
+        raise TaskError(f"The `label_space` of the minimal-pair task {name!r} is fixed to "
+                        f"{MINIMAL_PAIR_LABELS}. Got {space!r} instead.")
+    kind = c.pop("kind", "minimal_pairs")
+    if kind != "minimal_pairs":
+        raise TaskError(f"minimal_pairs_from_config builds tasks of kind 'minimal_pairs'. Got "
+                        f"{kind!r} instead.")
+    if "paths" in c:
+        path = c.pop("paths")
+    else:
+        path = c.pop("path", None) or c.pop("file", None)
+        c.pop("file", None)
+        if path is None:
+            raise TaskError(f"The minimal-pair task {name!r} needs `path` or `paths`.")
+    unit = c.pop("unit", None) or c.pop("cluster_column", None) or "example"
+    c.pop("cluster_column", None)
+    return minimal_pair_task(c.pop("name"), path, expected=str(expected), other=str(other),
+                             groups=c.pop("groups", ()), unit=unit, **c)

@@ -126,3 +126,19 @@ def ensure_pad_token(tokenizer, model=None, *, name: str = "the checkpoint") -> 
     if model is not None and getattr(model.config, "pad_token_id", None) is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     return added
+
+
+def checkpoint_is_causal(ckpt, *, checkpoint_root=None, cache_dir=None,
+                         local_files_only=None) -> bool:
+    """Whether a checkpoint (resolved as the loaders do) is a decoder, from its ``config.json``."""
+    import json
+
+    from .resolve import resolve_checkpoint
+
+    folder = resolve_checkpoint(ckpt, checkpoint_root=checkpoint_root, cache_dir=cache_dir,
+                                local_files_only=local_files_only)
+    try:
+        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # the loader reports the unreadable config
+    return is_causal_config(cfg)

@@ -7,7 +7,7 @@
   and revisions in the PolyPythia mirror layout, ``ROOT/<org>/<name>@<revision>/`` with ``<name>``
   = ``pythia-{size}`` (seed 0) or ``pythia-{size}-seed{N}`` (``-data-seed{N}`` /
   ``-weight-seed{N}`` for the decoupled variants): pass ``checkpoint_root=ROOT`` and the real
-  catalog (:func:`multiberts_stats.polypythia.polypythia`) resolves to them. Revision
+  catalog (:func:`multiberts_stats.checkpoints.polypythia.polypythia`) resolves to them. Revision
   ``stepK`` is the model after ``K`` optimiser steps of a tiny causal-LM pretraining on the
   sentences (``step0`` = the initialisation), so checkpoints differ along training as real ones.
   The weight seed fixes the initialisation, the data seed the order of the batches: in the
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from multiberts_stats.checkpoints import CheckpointError, Family
-from multiberts_stats.polypythia import (
+from multiberts_stats.checkpoints.polypythia import (
     POLYPYTHIA_DECOUPLED_SEEDS,
     POLYPYTHIA_SEEDS,
     polypythia,
@@ -132,9 +132,9 @@ def train_bpe_tokenizer(sentences: Sequence[str], folder=None, *, vocab_size: in
         kwargs["pad_token"] = PAD_TOKEN
     tok = PreTrainedTokenizerFast(tokenizer_object=bpe, **kwargs)
     if folder is not None:
-        from multiberts_stats.checkpoints import _quiet_transformers
+        from multiberts_stats.checkpoints import quiet_transformers
 
-        with _quiet_transformers():
+        with quiet_transformers():
             tok.save_pretrained(str(folder))
     return tok
 
@@ -171,7 +171,7 @@ def make_tiny_decoder_family(root, sentences: Sequence[str], seeds: Sequence[int
         ``max_length`` tokens).
     size, variant : str
         Which PolyPythia family the folders stand in for (see
-        :func:`multiberts_stats.polypythia.polypythia`).
+        :func:`multiberts_stats.checkpoints.polypythia.polypythia`).
     org : str
         First folder level (``EleutherAI`` to mirror the real hub ids).
     vocab_size, hidden_size, num_layers, num_heads, intermediate_size, max_position_embeddings
@@ -314,10 +314,10 @@ def _train_one(seed, variant, corpus, tok, tok_dir, steps, revs, settings, folde
 
 
 def _save(model, tok_dir: Path, folder: Path, record: dict) -> None:
-    from multiberts_stats.checkpoints import _quiet_transformers
+    from multiberts_stats.checkpoints import quiet_transformers
 
     with _atomic_folder(folder) as tmp:
-        with _quiet_transformers():
+        with quiet_transformers():
             model.save_pretrained(str(tmp))
         for f in tok_dir.iterdir():
             if f.is_file():

@@ -17,7 +17,7 @@ So a checkpoint is a hub id plus a revision. In a family, ``seed`` is the PolyPy
 (0-9; 0 = the original run) and ``step`` counts optimiser steps (``step_unit="steps"``,
 ``step == step_raw``), so selection works as for the MultiBERTs::
 
-    from multiberts_stats.polypythia import polypythia
+    from multiberts_stats.checkpoints.polypythia import polypythia
     fam = polypythia("70m")                                   # 10 seeds x 154 revisions
     fam.select(seeds="0-4", steps="0,1000,143000")
     polypythia("160m", variant="data-seed")                   # seed 0 + data-seed1..3
@@ -38,7 +38,9 @@ Examples
 >>> c.hub_id, c.revision, c.step
 ('EleutherAI/pythia-70m-seed3', 'step1000', 1000)
 >>> [c.hub_id for c in polypythia("160m", variant="weight-seed").select(steps=0)]
-['EleutherAI/pythia-160m', 'EleutherAI/pythia-160m-weight-seed1', 'EleutherAI/pythia-160m-weight-seed2', 'EleutherAI/pythia-160m-weight-seed3']
+... # doctest: +NORMALIZE_WHITESPACE
+['EleutherAI/pythia-160m', 'EleutherAI/pythia-160m-weight-seed1',
+ 'EleutherAI/pythia-160m-weight-seed2', 'EleutherAI/pythia-160m-weight-seed3']
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ import bisect
 import re
 from typing import Any
 
-from multiberts_stats.checkpoints import Checkpoint, CheckpointSelectionError, Family
+from .catalog import Checkpoint, CheckpointSelectionError, Family
 
 __all__ = [
     "POLYPYTHIA_DECOUPLED_SEEDS",
@@ -189,10 +191,12 @@ def polypythia_revision(step: int | str) -> str:
     --------
     >>> polypythia_revision(1000), polypythia_revision("main")
     ('step1000', 'step143000')
-    >>> polypythia_revision(1500)
+    >>> polypythia_revision(1500)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    multiberts_stats.checkpoints.CheckpointSelectionError: The PolyPythias never released step 1500 (revision 'step1500'); the nearest released revisions are step1000 and step2000. Released: step0, step1, step2, step4, ..., step512, then step1000 ... step143000 every 1000.
+    multiberts_stats.checkpoints.CheckpointSelectionError: The PolyPythias never released
+    step 1500 (revision 'step1500'); the nearest released revisions are step1000 and step2000.
+    Released: step0, step1, step2, step4, ..., step512, then step1000 ... step143000 every 1000.
     """
     if isinstance(step, str):
         text = step.strip()
