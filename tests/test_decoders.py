@@ -321,3 +321,62 @@ def test_which_randomness_matters_on_tiny_decoupled_families(tmp_path, corpus, s
     assert rep.verdict in ("data order contributes more", "initialisation contributes more",
                            "undetermined")
     assert "between-seed variance of score" in rep.summary().lower()
+
+
+def test_pos_token_probe_on_a_decoder(tmp_path, mirror, shared_data):
+    from multiberts_stats import read_predictions
+    from multiberts_stats.runner import Experiment, run_experiment
+
+    root, _ = mirror
+    exp = Experiment.from_dict({
+        "name": "pos", "store": str(tmp_path / "store"), "checkpoint_root": str(root),
+        "checkpoints": {"family": "polypythia-14m", "seeds": 0, "steps": 16},
+        "tasks": [{"name": "pos", "data_dir": str(shared_data), "train_split": "validation"}],
+        "methods": {"probe": {"max_train": 60, "max_eval": 20, "C": [1.0], "folds": 2}}})
+    s = run_experiment(exp, quiet=True)
+    assert (s.done, s.failed) == (1, 0), s.errors
+    pos = read_predictions(tmp_path / "store", task="pos")
+    assert sorted(pos.layer.unique().tolist()) == [0, 1, 2] and set(pos.revision) == {"step16"}
+    assert pos.cluster.nunique() == 20 and pos.example_id.str.contains(":").all()
+
+
+def test_minimal_pair_file_task_and_crows_pairs_through_toml(tmp_path, mirror, bert_family):
+    import csv
+
+    from multiberts_stats import read_predictions
+    from multiberts_stats.runner import load_experiment, run_experiment
+
+    root, _ = mirror
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text('good,bad,phenomenon\n"The cats, all of them, sleep.","The cats, all of '
+                     'them, sleeps.",agreement\nShe saw him.,She seen him.,participle\n'
+                     "They ran.,They runned.,participle\nThe dog barks.,The dog bark.,agreement\n",
+                     encoding="utf-8")
+    crows_dir = tmp_path / "crows"
+    crows_dir.mkdir()
+    with open(crows_dir / "crows_pairs_anonymized.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["", "sent_more", "sent_less", "stereo_antistereo", "bias_type",
+                    "annotations", "anon_writer", "anon_annotators"])
+        w.writerow([0, "The poor are really ignorant about money.",
+                    "The rich are really ignorant about money.", "stereo", "socioeconomic",
+                    "[['socioeconomic']]", "a0", "['a1']"])
+        w.writerow([1, "He would come forward, the doctor.", "She would come forward, the doctor.",
+                    "antistereo", "gender", "[['gender']]", "a1", "['a2']"])
+    tasks = (f'[{{ name = "agreement", kind = "minimal_pairs", files = {{ test = "{pairs}" }}, '
+             f'text = ["good", "bad"], cluster = "phenomenon" }}, '
+             f'{{ name = "crows_pairs", data_dir = "{crows_dir}" }}]')
+    bert_root = Path(bert_family[0].path).parent
+    for name, ckpts, r in (("dec", '{ family = "polypythia-14m", seeds = "0-1", steps = 16 }', root),
+                           ("enc", f'{{ family = "tiny", root = "{bert_root}" }}', None)):
+        exp = _toml(tmp_path / f"{name}.toml", tmp_path / "store", ckpts, tasks,
+                    "[methods.zeroshot]\nbatch_size = 8\n", r)
+        s = run_experiment(load_experiment(exp), quiet=True)
+        assert (s.done, s.failed) == (4, 0), s.errors
+    df = read_predictions(tmp_path / "store")
+    mp = df[df.task == "agreement"]
+    assert len(mp) == 4 * 4 and set(mp.cluster) == {"agreement", "participle"}
+    assert "phenomenon" in mp.columns and set(mp.split) == {"test"}
+    cr = df[df.task == "crows_pairs"]
+    assert len(cr) == 4 * 2 and set(cr.cluster) == {"socioeconomic", "gender"}
+    assert {"bias_type", "stereo_antistereo", "neutral", "logp_more"} <= set(cr.columns)
