@@ -604,8 +604,8 @@ def catalog_family(name: str) -> Family:
     if name in POLYPYTHIA_FAMILIES:
         return polypythia(*POLYPYTHIA_FAMILIES[name])
     raise CheckpointSelectionError(
-        "The family name must be one of the built-in families "
-        f"{['multiberts', *POLYPYTHIA_FAMILIES]}. Got {name!r} instead.")
+        "The `name` parameter of catalog_family must name a built-in family "
+        f"({', '.join(['multiberts', *POLYPYTHIA_FAMILIES])}). Got {name!r} instead.")
 
 
 def _looks_like_path(text: str) -> bool:
