@@ -182,7 +182,7 @@ def score_crows_pairs(model, tokenizer, examples, *, scoring: str = "auto", batc
         n = len(ex)
         s = score_sentences(model, tokenizer, ex["sent_more"].tolist() + ex["sent_less"].tolist(),
                             scoring="causal", batch_size=batch_size, device=device,
-                            progress=progress, max_length=max_length)
+                            progress=progress, max_length=max_length, amp=amp)
         more, less = s[:n], s[n:]
     rm, rl = np.round(more, 3), np.round(less, 3)
     out = pd.DataFrame({"prediction": (rm > rl).astype(np.int64), "score": rm - rl,

@@ -171,7 +171,7 @@ def _wide(logits):
 
 def causal_log_likelihood(model, tokenizer, sentences, *, batch_size: int = 32,
                           max_length: int | None = None, prefix="auto", device=None,
-                          progress: bool = False) -> np.ndarray:
+                          progress: bool = False, amp: str | None = None) -> np.ndarray:
     """Sum of the token log-probabilities of each sentence under a causal LM, batched.
 
     Each sentence is tokenised without special tokens and, by default (``prefix="auto"``),
@@ -197,6 +197,9 @@ def causal_log_likelihood(model, tokenizer, sentences, *, batch_size: int = 32,
         Token id put before each sentence; None scores from the second token on.
     device : optional
         Default: the model's.
+    amp : {None, "bf16", "fp16"}
+        Run the model under ``torch.autocast`` (meant for GPUs); log-probabilities are still
+        taken in float32.
 
     Returns
     -------
@@ -207,10 +210,15 @@ def causal_log_likelihood(model, tokenizer, sentences, *, batch_size: int = 32,
     >>> causal_log_likelihood(model, tokenizer, ["The cat sleeps.", "The cat sleep."])  # doctest: +SKIP
     array([-31.2, -33.9])
     """
+    import contextlib
+
     import torch
     from tqdm.auto import tqdm
 
     model_scoring(model, "causal", who="causal_log_likelihood")
+    if amp not in (None, "bf16", "fp16"):
+        raise InputError("The `amp` parameter of causal_log_likelihood must be None, 'bf16' or "
+                         f"'fp16'. Got {amp!r} instead.")
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise InputError("The `batch_size` parameter of causal_log_likelihood must be a positive "
                          f"integer. Got {batch_size!r} instead.")
@@ -227,11 +235,14 @@ def causal_log_likelihood(model, tokenizer, sentences, *, batch_size: int = 32,
     if pad is None:
         pad = _prefix_id(tokenizer, "auto") or 0
     order = sorted((i for i in range(len(uniq)) if i not in set(empty)), key=lambda i: -len(ids[i]))
+    cast = (torch.autocast(torch.device(device).type,
+                           dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+            if amp else contextlib.nullcontext())
     was_training = model.training
     model.eval()
     bar = tqdm(total=len(order), desc="causal log-likelihood", disable=not progress, leave=False)
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), cast:
             for b0 in range(0, len(order), int(batch_size)):
                 chunk = order[b0:b0 + int(batch_size)]
                 width = max(len(ids[i]) for i in chunk)
@@ -294,7 +305,8 @@ def score_sentences(model, tokenizer, sentences, *, scoring: str = "auto", batch
     rule = model_scoring(model, scoring)
     if rule == "causal":
         return causal_log_likelihood(model, tokenizer, sentences, batch_size=batch_size,
-                                     device=device, progress=progress, max_length=max_length)
+                                     device=device, progress=progress, max_length=max_length,
+                                     amp=amp)
     from .winogender import pseudo_log_likelihood
 
     if getattr(tokenizer, "mask_token_id", None) is None:
