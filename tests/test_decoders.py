@@ -380,3 +380,25 @@ def test_minimal_pair_file_task_and_crows_pairs_through_toml(tmp_path, mirror, b
     cr = df[df.task == "crows_pairs"]
     assert len(cr) == 4 * 2 and set(cr.cluster) == {"socioeconomic", "gender"}
     assert {"bias_type", "stereo_antistereo", "neutral", "logp_more"} <= set(cr.columns)
+
+
+def test_toml_selection_by_size_seed_and_step(tmp_path):
+    from multiberts_stats.runner import ExperimentError, load_experiment
+
+    def exp(ckpts):
+        return load_experiment(_toml(tmp_path / "s.toml", tmp_path / "store", ckpts,
+                                     '["sst2"]', "[methods.probe]\nmax_train = 10\n"))
+
+    e = exp('{ family = "polypythia", sizes = ["14m", "70m"], seeds = "0-1", steps = "0,1000" }')
+    got = sorted((c.family, c.name, c.revision, c.seed, c.step) for c in e.checkpoints)
+    assert len(got) == 8 and got[0] == ("polypythia-14m", "EleutherAI/pythia-14m", "step0", 0, 0)
+    assert {c.family for c in e.checkpoints} == {"polypythia-14m", "polypythia-70m"}
+    e = exp('{ family = "polypythia", variant = "weight-seed", steps = 143000 }')
+    assert sorted(c.name for c in e.checkpoints)[-1] == "EleutherAI/pythia-160m-weight-seed3"
+    with pytest.raises(ExperimentError, match="step 1500 that was never released .nearest "
+                                              "released: 1000 and 2000"):
+        exp('{ family = "polypythia-70m", seeds = 0, steps = 1500 }')
+    with pytest.raises(ExperimentError, match="exists for size 160m only"):
+        exp('{ family = "polypythia", sizes = "70m", variant = "data-seed" }')
+    with pytest.raises(ExperimentError, match="unknown keys \\['sizes'\\]"):
+        exp('{ family = "multiberts", sizes = "70m" }')

@@ -319,3 +319,28 @@ def test_minimal_pair_file_errors_and_warnings(tmp_path):
         warnings.simplefilter("error")
         path.write_text('{"good": "A b.", "bad": "A c."}\n')
         assert len(task.load()) == 1
+
+
+def test_task_from_file_and_config_build_minimal_pair_tasks(tmp_path):
+    from multiberts_stats.tasks import task_from_config, task_from_file
+
+    path = tmp_path / "p.tsv"
+    path.write_text("id\tgood\tbad\tuid\nx1\tA cat sleeps.\tA cat sleep.\tagr\n"
+                    "x2\tShe saw.\tShe seen.\tpart\n", encoding="utf-8")
+    t = task_from_file("mp", path, ["good", "bad"], kind="minimal_pairs", id_column="id",
+                       cluster_column="uid")
+    ex = t.load()
+    assert t.kind == "minimal_pairs" and t.level == "zeroshot" and t.unit == "uid"
+    assert list(ex["example_id"]) == ["x1", "x2"] and list(ex["cluster"]) == ["agr", "part"]
+    assert "uid" in t.extra_columns
+    c = task_from_config({"name": "mp2", "kind": "minimal_pairs", "paths": {"test": str(path)},
+                          "expected": "good", "other": "bad", "groups": ["uid"]})
+    assert c.text_fields == ("good", "bad") and c.load()["label"].eq(1).all()
+    with pytest.raises(ValueError, match="needs its two sentence columns"):
+        task_from_config({"name": "mp3", "kind": "minimal_pairs", "paths": {"test": str(path)}})
+    with pytest.raises(ValueError, match="must be 'accuracy'"):
+        task_from_config({"name": "mp4", "kind": "minimal_pairs", "paths": {"test": str(path)},
+                          "text_fields": ["good", "bad"], "metric": "f1"})
+    with pytest.raises(ValueError, match=r"Unknown key\(s\) \['label'\]"):
+        task_from_config({"name": "mp5", "kind": "minimal_pairs", "paths": {"test": str(path)},
+                          "text_fields": ["good", "bad"], "label": "y"})

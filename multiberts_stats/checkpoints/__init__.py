@@ -74,7 +74,7 @@ from .load import (
                       quiet_transformers,
 )
 from .decoders import checkpoint_is_causal, is_causal_config
-from .polypythia import polypythia
+from .polypythia import polypythia, polypythias
 from .resolve import CHECKPOINT_ROOT_ENV, hub_offline, resolve_checkpoint
 
 __all__ = [
@@ -105,6 +105,7 @@ __all__ = [
                       "multiberts_hub_id",
                       "parse_selector",
                       "polypythia",
+                      "polypythias",
                       "quiet_transformers",
                       "resolve_checkpoint",
 ]

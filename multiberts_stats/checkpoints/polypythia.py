@@ -21,6 +21,7 @@ So a checkpoint is a hub id plus a revision. In a family, ``seed`` is the PolyPy
     fam = polypythia("70m")                                   # 10 seeds x 154 revisions
     fam.select(seeds="0-4", steps="0,1000,143000")
     polypythia("160m", variant="data-seed")                   # seed 0 + data-seed1..3
+    polypythias("14m,70m")                                    # one family per size
 
 A local mirror holds one folder per hub id *and revision*: ``ROOT/<org>/<name>@<revision>/``, e.g.
 ``ROOT/EleutherAI/pythia-70m-seed3@step1000/`` (``huggingface-cli download
@@ -269,3 +270,35 @@ def polypythia(size: str, variant: str = "seeds") -> Family:
     fam = _CACHE[key]
     return Family(fam.name, fam.checkpoints, step_unit=fam.step_unit,
                   description=fam.description)
+
+
+def polypythias(sizes=None, variant: str = "seeds") -> list[Family]:
+    """The PolyPythia families of several sizes (each its own family, named by its size).
+
+    Parameters
+    ----------
+    sizes : None, "all", a size, a comma-separated string or a list of sizes
+        ``None`` / ``"all"``: the five sizes (the decoupled variants: 160m only).
+    variant : {"seeds", "data-seed", "weight-seed"}
+
+    Examples
+    --------
+    >>> [f.name for f in polypythias("14m,70m")]
+    ['polypythia-14m', 'polypythia-70m']
+    >>> [f.name for f in polypythias(variant="data-seed")]
+    ['polypythia-160m-data-seed']
+    """
+    if sizes is None or (isinstance(sizes, str) and sizes.strip().lower() == "all"):
+        chosen = list(POLYPYTHIA_SIZES) if variant == "seeds" else ["160m"]
+    elif isinstance(sizes, str):
+        chosen = [s.strip() for s in sizes.split(",") if s.strip()]
+    elif isinstance(sizes, (list, tuple)):
+        chosen = list(sizes)
+    else:
+        raise CheckpointSelectionError(
+            "The `sizes` parameter of polypythias must be None, 'all', a size or a list of sizes "
+            f"among {list(POLYPYTHIA_SIZES)}. Got {sizes!r} instead.")
+    if not chosen:
+        raise CheckpointSelectionError("The `sizes` parameter of polypythias names no size. Got "
+                                       f"{sizes!r} instead.")
+    return [polypythia(s, variant) for s in dict.fromkeys(chosen)]
