@@ -25,7 +25,6 @@ Examples
 
 from __future__ import annotations
 
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,12 +33,11 @@ import pandas as pd
 from .base import (
     DataNotFoundError,
     TaskError,
-    cache_dir,
     data_roots,
     first_existing,
     hub_allowed,
 )
-from .minimal_pairs import MinimalPairTask
+from .minimal_pairs import MinimalPairTask, fetch_published_file
 from .readers import read_table
 
 __all__ = ["BLIMP", "BLIMP_PARADIGMS", "BLIMP_TASKS", "BlimpTask", "blimp_task"]
@@ -133,29 +131,8 @@ class BlimpTask(MinimalPairTask):
 
 
 def _download(uid: str, looked) -> Path:
-    cache = cache_dir("blimp")
-    target = cache / f"{uid}.jsonl"
-    if target.is_file():
-        return target
-    where = "; ".join(str(p) for p in looked) if looked else \
-        "no local folder (pass data_dir= or set $MULTIBERTS_STATS_DATA)"
-    if not hub_allowed():
-        raise DataNotFoundError(
-            f"No BLiMP data for the paradigm {uid!r}: looked for {uid}.jsonl at {where} and in "
-            f"the cache {cache}; downloads are switched off (HF_HUB_OFFLINE / "
-            "HF_DATASETS_OFFLINE). Point data_dir or $MULTIBERTS_STATS_DATA at a folder holding "
-            f"blimp/{uid}.jsonl.")
-    cache.mkdir(parents=True, exist_ok=True)
-    try:
-        with urllib.request.urlopen(REMOTE + f"{uid}.jsonl", timeout=30) as r:
-            data = r.read()
-    except Exception as e:
-        raise DataNotFoundError(f"No BLiMP data for {uid!r}: looked at {where}; downloading "
-                                f"{REMOTE}{uid}.jsonl failed: {type(e).__name__}: {e}") from e
-    tmp = cache / f"{uid}.jsonl.part"
-    tmp.write_bytes(data)
-    tmp.replace(target)
-    return target
+    return fetch_published_file(f"{REMOTE}{uid}.jsonl", "blimp", f"{uid}.jsonl", looked,
+                                what=f"BLiMP ({uid})", folder_hint=f"blimp/{uid}.jsonl")
 
 
 def blimp_task(paradigms=None, *, name: str | None = None, data_dir=None,

@@ -36,7 +36,6 @@ machinery (length-sorted, only masked positions through the output layer).
 from __future__ import annotations
 
 import difflib
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,14 +43,18 @@ import numpy as np
 import pandas as pd
 
 from .base import (
-    DataNotFoundError,
     TaskError,
     cache_dir,
     data_roots,
     first_existing,
     hub_allowed,
 )
-from .minimal_pairs import MinimalPairTask, model_scoring, score_sentences
+from .minimal_pairs import (
+    MinimalPairTask,
+    fetch_published_file,
+    model_scoring,
+    score_sentences,
+)
 from .readers import read_table
 
 __all__ = [
@@ -96,13 +99,10 @@ def crows_template(ids1, ids2) -> tuple[list[int], list[int]]:
 
 def _ordered(sent_more, sent_less, directions):
     """(sent1, sent2, more_is_first) in the order the dataset's code scores them."""
-    s1, s2, first = [], [], []
-    for m, l_, d in zip(sent_more, sent_less, directions):
-        if d == "stereo":
-            s1.append(m), s2.append(l_), first.append(True)
-        else:
-            s1.append(l_), s2.append(m), first.append(False)
-    return s1, s2, np.array(first, dtype=bool)
+    first = np.array([d == "stereo" for d in directions], dtype=bool)
+    s1 = [m if f else l_ for m, l_, f in zip(sent_more, sent_less, first)]
+    s2 = [l_ if f else m for m, l_, f in zip(sent_more, sent_less, first)]
+    return s1, s2, first
 
 
 def crows_pseudo_log_likelihood(model, tokenizer, sent_more, sent_less, directions, *,
@@ -241,27 +241,8 @@ class CrowsPairsTask(MinimalPairTask):
 
 
 def _download(looked) -> Path:
-    cache = cache_dir("crows_pairs")
-    if (cache / CROWS_FILE).is_file():
-        return cache / CROWS_FILE
-    where = "; ".join(str(p) for p in looked) if looked else \
-        "no local folder (pass data_dir= or set $MULTIBERTS_STATS_DATA)"
-    if not hub_allowed():
-        raise DataNotFoundError(
-            f"No CrowS-Pairs data: looked for {CROWS_FILE} at {where} and in the cache {cache}; "
-            "downloads are switched off (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE). Point data_dir "
-            f"or $MULTIBERTS_STATS_DATA at a folder holding crows_pairs/{CROWS_FILE}.")
-    cache.mkdir(parents=True, exist_ok=True)
-    try:
-        with urllib.request.urlopen(REMOTE, timeout=30) as r:
-            data = r.read()
-    except Exception as e:
-        raise DataNotFoundError(f"No CrowS-Pairs data: looked at {where}; downloading {REMOTE} "
-                                f"failed: {type(e).__name__}: {e}") from e
-    tmp = cache / (CROWS_FILE + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(cache / CROWS_FILE)
-    return cache / CROWS_FILE
+    return fetch_published_file(REMOTE, "crows_pairs", CROWS_FILE, looked, what="CrowS-Pairs",
+                                folder_hint=f"crows_pairs/{CROWS_FILE}")
 
 
 CROWS_PAIRS = CrowsPairsTask(
