@@ -69,7 +69,7 @@ import numpy as np
 from .errors import InputError, InputTypeError, describe
 
 __all__ = [
-    "COLUMNS", "DEFAULTS", "RUN_COLUMNS", "SEED_COLUMN", "REPLICATE_COLUMNS", "CONDITION_COLUMNS",
+    "COLUMNS", "COLUMN_DEFAULTS", "RUN_COLUMNS", "SEED_COLUMN", "REPLICATE_COLUMNS", "CONDITION_COLUMNS",
     "EXAMPLE_ID", "REQUIRED_COLUMNS", "TableError", "TableTypeError", "MatrixRuns",
     "validate_table", "to_matrix_runs", "run_key_columns",
 ]
@@ -99,7 +99,7 @@ RUN_COLUMNS: tuple[str, ...] = ("family", "checkpoint", "revision", "pretrain_se
                                 "split", "method", "layer", "finetune_seed", "hparams")
 #: Columns a writer may leave out, with the value they then hold: ``revision`` is the hub
 #: revision of the checkpoint (``stepN`` for the PolyPythias), ``""`` when none was pinned.
-DEFAULTS: dict[str, str] = {"revision": ""}
+COLUMN_DEFAULTS: dict[str, str] = {"revision": ""}
 #: The default seed column: the bootstrap's outer resampling unit.
 SEED_COLUMN = "pretrain_seed"
 #: Run columns whose runs inside one seed are replicates of one procedure (averaged in the seed).
