@@ -66,12 +66,12 @@ Examples
 
 from .convert import check_one_condition, to_matrix_runs
 from .matrix import MatrixRuns
-from .schema import (COLUMNS, CONDITION_COLUMNS, EXAMPLE_ID, REPLICATE_COLUMNS, REQUIRED_COLUMNS,
+from .schema import (COLUMN_DEFAULTS, COLUMNS, CONDITION_COLUMNS, EXAMPLE_ID, REPLICATE_COLUMNS, REQUIRED_COLUMNS,
                      RUN_COLUMNS, SEED_COLUMN, TableError, TableTypeError, run_key_columns)
 from .validate import validate_table
 
 __all__ = [
-    "COLUMNS", "CONDITION_COLUMNS", "EXAMPLE_ID", "REPLICATE_COLUMNS", "REQUIRED_COLUMNS",
+    "COLUMN_DEFAULTS", "COLUMNS", "CONDITION_COLUMNS", "EXAMPLE_ID", "REPLICATE_COLUMNS", "REQUIRED_COLUMNS",
     "RUN_COLUMNS", "SEED_COLUMN", "MatrixRuns", "TableError", "TableTypeError",
     "check_one_condition", "run_key_columns", "to_matrix_runs", "validate_table",
 ]

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import InputError, InputTypeError
 
-__all__ = ["COLUMNS", "CONDITION_COLUMNS", "EXAMPLE_ID", "REPLICATE_COLUMNS", "REQUIRED_COLUMNS",
+__all__ = ["COLUMNS", "COLUMN_DEFAULTS", "CONDITION_COLUMNS", "EXAMPLE_ID", "REPLICATE_COLUMNS", "REQUIRED_COLUMNS",
            "RUN_COLUMNS", "SEED_COLUMN", "TableError", "TableTypeError", "as_names", "py_value",
            "run_key_columns", "run_label", "table_where"]
 
@@ -18,6 +18,7 @@ __all__ = ["COLUMNS", "CONDITION_COLUMNS", "EXAMPLE_ID", "REPLICATE_COLUMNS", "R
 COLUMNS: dict[str, str] = {
     "family": "str",
     "checkpoint": "str",
+    "revision": "str",
     "pretrain_seed": "int64",
     "step": "int64",
     "task": "str",
@@ -34,15 +35,18 @@ COLUMNS: dict[str, str] = {
 }
 
 #: Columns that identify a run (those present are used by default).
-RUN_COLUMNS: tuple[str, ...] = ("family", "checkpoint", "pretrain_seed", "step", "task", "split",
-                                "method", "layer", "finetune_seed", "hparams")
+RUN_COLUMNS: tuple[str, ...] = ("family", "checkpoint", "revision", "pretrain_seed", "step", "task",
+                                "split", "method", "layer", "finetune_seed", "hparams")
+#: Columns a writer may leave out, with the value they then hold: ``revision`` is the hub
+#: revision of the checkpoint (``stepN`` for the PolyPythias), ``""`` when none was pinned.
+COLUMN_DEFAULTS: dict[str, str] = {"revision": ""}
 #: The default seed column: the bootstrap's outer resampling unit.
 SEED_COLUMN = "pretrain_seed"
 #: Run columns whose runs inside one seed are replicates of one procedure (averaged in the seed).
 REPLICATE_COLUMNS: tuple[str, ...] = ("finetune_seed", "hparams")
 #: Run columns that name the condition (procedure); a side is one condition.
-CONDITION_COLUMNS: tuple[str, ...] = ("family", "checkpoint", "step", "task", "split", "method",
-                                      "layer")
+CONDITION_COLUMNS: tuple[str, ...] = ("family", "checkpoint", "revision", "step", "task", "split",
+                                      "method", "layer")
 #: The per-example id column.
 EXAMPLE_ID = "example_id"
 #: Columns every tidy table must have.
