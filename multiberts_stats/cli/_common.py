@@ -12,7 +12,7 @@ __all__ = ["HelpFormatter", "parser", "add_seed", "add_confidence_level", "add_n
            "confidence_level", "flag_error", "fail"]
 
 
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Every option's help ends with its default, unless the help already says it (an explicit
     "default" in the text) or there is no value to state (``None``, ``False``, a flag)."""
 
@@ -98,7 +98,10 @@ def flag_error(exc: BaseException, flags: dict[str, str]) -> str:
         return f"`{flags[name]}`" + (" option" if m.group(2) == " parameter" else (m.group(2) or ""))
 
     text = _PARAM.sub(tick, text)
-    text = re.sub(r"(`--[a-z-]+` option) of [A-Za-z_][A-Za-z0-9_.]*", r"\1", text)
+    text = re.sub(r"(`--[a-z-]+`) table passed to [A-Za-z_][A-Za-z0-9_.]*", r"\1 rows", text)
+    text = re.sub(r"(`--[a-z-]+` option) of [A-Za-z_][A-Za-z0-9_.:-]*", r"\1", text)
+    text = re.sub(r"`([a-z_][a-z0-9_]*)=`", lambda m: f"`{flags[m.group(1)]}`" if m.group(1) in flags
+                  else m.group(0), text)
 
     def assign(m: re.Match) -> str:
         name = m.group(1)

@@ -4,24 +4,28 @@ PNG figures for every task and method of a store."""
 from __future__ import annotations
 
 import argparse
-import sys
+
+from ._common import add_confidence_level, add_nboot, add_seed, confidence_level, fail, flag_error, parser
 
 __all__ = ["cli_report"]
 
+PROG = "multiberts-stats report"
+FLAGS = {"nboot": "--nboot", "rng": "--seed", "alpha": "--confidence-level",
+         "confidence_level": "--confidence-level", "out": "--out", "fmt": "--format"}
+
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="multiberts-stats report",
-        description="Write a Markdown (or HTML) report with PNG figures for every task and "
-                    "method in a store: procedure estimates, per-seed forest plots, learning "
-                    "curves when there are several steps, and instance-level agreement.")
-    ap.add_argument("store")
+    ap = parser(PROG,
+                "Write a Markdown (or HTML) report with PNG figures for every task and "
+                "method in a store: procedure estimates, per-seed forest plots, learning "
+                "curves when there are several steps, and instance-level agreement.")
+    ap.add_argument("store", help="the store folder")
     ap.add_argument("-o", "--out", required=True, help="output folder")
-    ap.add_argument("--format", choices=["md", "html"], default="md")
-    ap.add_argument("--nboot", type=int, default=1000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--alpha", type=float, default=0.05)
-    ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--format", choices=["md", "html"], default="md", help="report format")
+    add_nboot(ap)
+    add_seed(ap)
+    add_confidence_level(ap)
+    ap.add_argument("--quiet", action="store_true", help="no progress bars")
     return ap
 
 
@@ -31,12 +35,12 @@ def cli_report(argv: list[str]) -> int:
     from multiberts_stats.analysis.selection import read_store_table
 
     args = _parser().parse_args(argv)
+    level = confidence_level(args, PROG)
     try:
         table = read_store_table(args.store)
         path = write_report(table, args.out, fmt=args.format, nboot=args.nboot, rng=args.seed,
-                            alpha=args.alpha, quiet=args.quiet, title=f"Store {args.store}")
+                            alpha=1.0 - level, quiet=args.quiet, title=f"Store {args.store}")
     except (ValueError, TypeError, FileNotFoundError, KeyError) as e:
-        print(f"multiberts-stats report: error: {e}", file=sys.stderr)
-        return 2
+        return fail(PROG, flag_error(e, FLAGS))
     print(f"Report written to {path}")
     return 0
