@@ -4,11 +4,12 @@ examples resampled jointly, one side alone) and how many seeds it rests on."""
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 import pandas as pd
 
-__all__ = ["results_table", "format_results", "GROUP_COLUMNS"]
+__all__ = ["results_table", "format_results", "print_run_results", "GROUP_COLUMNS"]
 
 #: the condition columns a results row is one value of (checkpoint and revision vary with the seed)
 GROUP_COLUMNS = ("family", "task", "split", "method", "step", "layer")
@@ -136,3 +137,32 @@ def format_results(res: pd.DataFrame, confidence_level: float = 0.95) -> str:
         what = ", ".join(f"{c}={_fmt(r[c])}" for c in cols[: cols.index("metric")])
         out.append(f"* {what}: {r['error']}")
     return "\n".join(out)
+
+
+def print_run_results(exp, a, prog: str = "multiberts-stats run") -> None:
+    """The results table of this run's jobs that are in the store (nothing else of the store)."""
+    import pandas as pd
+
+    from multiberts_stats.errors import MultibertsStatsError
+    from multiberts_stats.store import Store, read_predictions
+
+    from ._common import confidence_level
+
+    level = confidence_level(a, prog)
+    try:
+        store = Store(exp.store, create=False)
+        keys = sorted({j.key for j in exp.jobs(device=a.device, dtype=a.dtype)} & store.done_keys())
+        if not keys:
+            print("(no results: no job of this run has finished)")
+            return
+        table = pd.concat([read_predictions(store.part_path(k)) for k in keys], ignore_index=True)
+        res, warned = results_table(table, nboot=a.nboot, confidence_level=level, seed=a.seed)
+    except (MultibertsStatsError, ValueError, OSError) as e:
+        print(f"{prog}: the results table could not be computed: {e}", file=sys.stderr)
+        return
+    print(f"\nResults of {exp.name} (mean over pretraining seeds; Multi-Bootstrap over seeds and "
+          f"examples, nboot={a.nboot}):\n")
+    print(format_results(res, level))
+    for w in warned:
+        print(f"WARNING: {w}", file=sys.stderr)
+    print()

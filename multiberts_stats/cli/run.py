@@ -3,26 +3,28 @@ results table (mean over seeds with its Multi-Bootstrap interval, per task x met
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from multiberts_stats.errors import MultibertsStatsError
 from multiberts_stats.runner import load_experiment, run_experiment
 from multiberts_stats.runner.executors import EXECUTORS
 
-from ._common import add_confidence_level, add_nboot, add_seed, confidence_level, parser
+from ._common import add_confidence_level, add_nboot, add_seed, parser
+from .results import print_run_results
 
 __all__ = ["cli_run"]
 
 PROG = "multiberts-stats run"
+DESCRIPTION = ("Run an experiment described in a TOML file into its store (jobs already in the store are "
+               "skipped), then print the results table of its jobs: per task x method x step x layer, the "
+               "mean over pretraining seeds of the task's metric, its Multi-Bootstrap interval (seeds and "
+               "examples resampled jointly) and the number of seeds.")
 
 
 def cli_run(argv: list[str]) -> int:
     """``multiberts-stats run EXPERIMENT.toml [options]``."""
-    p = parser(PROG, "Run an experiment described in a TOML file into its store (jobs already in "
-                     "the store are skipped), then print the results table of its jobs: per task x "
-                     "method x step x layer, the mean over pretraining seeds of the task's metric, its "
-                     "Multi-Bootstrap interval (seeds and examples resampled jointly) and the number "
-                     "of seeds.")
+    p: argparse.ArgumentParser = parser(PROG, DESCRIPTION)
     p.add_argument("experiment", help="the experiment TOML file")
     p.add_argument("--executor", choices=EXECUTORS, default="inprocess", help="where jobs run")
     p.add_argument("--workers", type=int, default=None,
@@ -57,34 +59,7 @@ def cli_run(argv: list[str]) -> int:
         print(f"{PROG}: {str(e).replace('`limit` (examples', '`--limit` (examples')}", file=sys.stderr)
         return 2
     if a.table:
-        _print_results(exp, a)
+        print_run_results(exp, a, PROG)
     print(summary.line() if a.quiet else f"multiberts-stats run {exp.name}: {summary.line()}")
     return 1 if summary.failed else 0
 
-
-def _print_results(exp, a) -> None:
-    """The results table of this run's jobs that are in the store (nothing else of the store)."""
-    import pandas as pd
-
-    from multiberts_stats.store import Store, read_predictions
-
-    from .results import format_results, results_table
-
-    level = confidence_level(a, PROG)
-    try:
-        store = Store(exp.store, create=False)
-        keys = sorted({j.key for j in exp.jobs(device=a.device, dtype=a.dtype)} & store.done_keys())
-        if not keys:
-            print("(no results: no job of this run has finished)")
-            return
-        table = pd.concat([read_predictions(store.part_path(k)) for k in keys], ignore_index=True)
-        res, warned = results_table(table, nboot=a.nboot, confidence_level=level, seed=a.seed)
-    except (MultibertsStatsError, ValueError, OSError) as e:
-        print(f"{PROG}: the results table could not be computed: {e}", file=sys.stderr)
-        return
-    print(f"\nResults of {exp.name} (mean over pretraining seeds; Multi-Bootstrap over seeds and "
-          f"examples, nboot={a.nboot}):\n")
-    print(format_results(res, level))
-    for w in warned:
-        print(f"WARNING: {w}", file=sys.stderr)
-    print()
