@@ -62,4 +62,3 @@ def cli_run(argv: list[str]) -> int:
         print_run_results(exp, a, PROG)
     print(summary.line() if a.quiet else f"multiberts-stats run {exp.name}: {summary.line()}")
     return 1 if summary.failed else 0
-
