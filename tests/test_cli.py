@@ -231,10 +231,11 @@ def test_version_listed_in_help(capsys):
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory):
+def release(tmp_path_factory, shared_data):
     from multiberts_stats.testing import write_example_release
 
-    return write_example_release(tmp_path_factory.mktemp("rel"), kinds=["coref"], n_seeds=3)
+    return write_example_release(tmp_path_factory.mktemp("rel"), kinds=["coref"], n_seeds=3,
+                                 winogender_dir=shared_data / "winogender")
 
 
 def test_published_winogender_direction_seed_and_flag_errors(release, tmp_path, capsys):
