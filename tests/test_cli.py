@@ -311,3 +311,29 @@ def test_progress_bars_only_where_watched(monkeypatch):
                  if "from tqdm.auto import" in p.read_text() and p.name != "_progress.py"
                  and "disable=quiet or not sys.stderr.isatty()" not in p.read_text()]
     assert not offenders, offenders
+
+
+def test_results_table_zero_shot_winogender_says_what_it_shows():
+    """A zero-shot masked LM has no coreference decisions: the bias r is undefined, and the table
+    shows the pronoun preference (pearson) with a note saying so."""
+    import numpy as np
+    import pandas as pd
+
+    from multiberts_stats.cli.results import PRONOUN_NOTE, format_results, results_table
+
+    rng = np.random.default_rng(0)
+    occ = np.repeat([f"o{i}" for i in range(30)], 4)
+    bls = np.repeat(np.linspace(5, 95, 30), 4)
+    rows = []
+    for s in range(4):
+        pf = 1 / (1 + np.exp(-(bls - 50) / 30 - rng.normal(0, 1, len(occ))))
+        rows.append(pd.DataFrame({"pretrain_seed": s, "task": "winogender", "method": "zeroshot", "step": 0,
+                                  "layer": pd.array([None] * len(occ), dtype="Int64"),
+                                  "example_id": [f"e{i}" for i in range(len(occ))], "label": 0.0,
+                                  "prediction": 0.0, "occupation": occ, "cluster": occ,
+                                  "gender": np.tile(["female", "male", "neutral", "male"], 30),
+                                  "bls_pct_female": bls, "p_female": pf, "p_male": 1 - pf}))
+    res, _ = results_table(pd.concat(rows, ignore_index=True), nboot=100)
+    assert res["metric"].tolist() == ["pearson"] and res["error"].tolist() == [""]
+    assert 0 < res["low"][0] < res["mean"][0] < res["high"][0]
+    assert PRONOUN_NOTE in format_results(res)

@@ -15,6 +15,11 @@ __all__ = ["results_table", "format_results", "print_run_results", "GROUP_COLUMN
 GROUP_COLUMNS = ("family", "task", "split", "method", "step", "layer")
 
 
+PRONOUN_NOTE = ("pearson (Winogender): the bias correlation needs coreference decisions, undefined for a "
+                "zero-shot masked LM; shown instead is its pronoun preference, log p(she) - log p(he) per "
+                "sentence, correlated (Pearson r) with the share of women in the occupation.")
+
+
 def _metric_for(task: str, g: pd.DataFrame):
     """(metric, cluster column, rows) the task calls for; the pronoun-preference recast when the
     Winogender bias correlation is undefined (zero-shot masked LMs), as the report does."""
@@ -36,8 +41,8 @@ def _metric_for(task: str, g: pd.DataFrame):
         try:
             check_defined(metric, g, "table", "pretrain_seed", "the results table")
         except ValueError:
-            return "pearson", task_cluster(task, g, metric), pronoun_preference_table(g)
-    return metric, task_cluster(task, g, metric), g
+            return "pearson", task_cluster(task, g, metric), pronoun_preference_table(g), PRONOUN_NOTE
+    return metric, task_cluster(task, g, metric), g, ""
 
 
 def results_table(table: pd.DataFrame, *, nboot: int = 1000, confidence_level: float = 0.95,
@@ -49,7 +54,8 @@ def results_table(table: pd.DataFrame, *, nboot: int = 1000, confidence_level: f
     (DataFrame, list of str)
         Columns: the condition columns that vary (task, method, step and layer always), ``metric``,
         ``mean`` (over seeds), ``low``, ``high``, ``seeds``, ``examples``, and ``error`` (empty
-        unless that condition could not be estimated); and the distinct warnings raised.
+        unless that condition could not be estimated), with ``attrs["notes"]`` saying how to read
+        a metric that stands in for the task's own; and the distinct warnings raised.
 
     Examples
     --------
@@ -70,11 +76,13 @@ def results_table(table: pd.DataFrame, *, nboot: int = 1000, confidence_level: f
 
     by = [c for c in GROUP_COLUMNS if c in table.columns]
     shown = [c for c in by if c in ("task", "method", "step", "layer") or table[c].nunique(dropna=False) > 1]
-    rows, seen = [], []
+    rows, seen, notes = [], [], []
     for i, (key, g) in enumerate(table.groupby(by, sort=True, dropna=False)):
         cond = dict(zip(by, key if isinstance(key, tuple) else (key,)))
         row = {c: cond[c] for c in shown}
-        metric, cluster, data = _metric_for(str(cond.get("task", "")), g)
+        metric, cluster, data, note = _metric_for(str(cond.get("task", "")), g)
+        if note and note not in notes:
+            notes.append(note)
         row.update(metric=metric, mean=float("nan"), low=float("nan"), high=float("nan"),
                    seeds=int(g["pretrain_seed"].nunique()) if "pretrain_seed" in g else 0,
                    examples=int(g["example_id"].nunique()) if "example_id" in g else 0, error="")
@@ -96,6 +104,7 @@ def results_table(table: pd.DataFrame, *, nboot: int = 1000, confidence_level: f
     out = pd.DataFrame(rows)
     if "layer" in out.columns and out["layer"].isna().all():
         out["layer"] = "-"
+    out.attrs["notes"] = notes
     return out, seen
 
 
@@ -136,6 +145,7 @@ def format_results(res: pd.DataFrame, confidence_level: float = 0.95) -> str:
     for _, r in errors.iterrows():
         what = ", ".join(f"{c}={_fmt(r[c])}" for c in cols[: cols.index("metric")])
         out.append(f"* {what}: {r['error']}")
+    out += [f"* {n}" for n in res.attrs.get("notes", [])]
     return "\n".join(out)
 
 
