@@ -95,11 +95,12 @@ def flag_error(exc: BaseException, flags: dict[str, str]) -> str:
         name = m.group(1)
         if name not in flags:
             return m.group(0)
-        return f"`{flags[name]}`" + (" option" if m.group(2) == " parameter" else (m.group(2) or ""))
+        kind = " option" if flags[name].startswith("-") else " argument"
+        return f"`{flags[name]}`" + (kind if m.group(2) == " parameter" else (m.group(2) or ""))
 
     text = _PARAM.sub(tick, text)
     text = re.sub(r"(`--[a-z-]+`) table passed to [A-Za-z_][A-Za-z0-9_.]*", r"\1 rows", text)
-    text = re.sub(r"(`--[a-z-]+` option) of [A-Za-z_][A-Za-z0-9_.:-]*", r"\1", text)
+    text = re.sub(r"(`[A-Z-][A-Za-z-]*` (?:option|argument)) of [A-Za-z_][A-Za-z0-9_.:-]*", r"\1", text)
     text = re.sub(r"`([a-z_][a-z0-9_]*)=`", lambda m: f"`{flags[m.group(1)]}`" if m.group(1) in flags
                   else m.group(0), text)
 

@@ -39,8 +39,24 @@ def cli_report(argv: list[str]) -> int:
     try:
         table = read_store_table(args.store)
         path = write_report(table, args.out, fmt=args.format, nboot=args.nboot, rng=args.seed,
-                            alpha=1.0 - level, quiet=args.quiet, title=f"Store {args.store}")
+                            alpha=1.0 - level, quiet=args.quiet, title=_title(args.store))
     except (ValueError, TypeError, FileNotFoundError, KeyError) as e:
         return fail(PROG, flag_error(e, FLAGS))
     print(f"Report written to {path}")
     return 0
+
+
+def _title(store) -> str:
+    """The report's title: the experiment(s) the store's jobs belong to (else the folder's name)."""
+    from pathlib import Path
+
+    from multiberts_stats.store import Store
+
+    try:
+        jobs = Store(store, create=False).registered_jobs()
+    except (OSError, ValueError):
+        jobs = {}
+    names = sorted({str(d["experiment"]) for d in jobs.values() if d.get("experiment")})
+    if names:
+        return ("Experiment " if len(names) == 1 else "Experiments ") + ", ".join(names)
+    return f"Store {Path(store).resolve().name}"
