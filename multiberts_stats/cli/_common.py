@@ -72,11 +72,13 @@ _PARAM = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`( parameter| filter| key)?")
 _ASSIGN = re.compile(r"\b([a-z_][a-z0-9_]*)=(?=[\[\'\"(0-9A-Za-z])")
 
 
-def flag_error(exc: BaseException, flags: dict[str, str]) -> str:
+def flag_error(exc: BaseException, flags: dict[str, str], *, parameters_only: bool = False) -> str:
     """The text of a library error with its Python parameter names replaced by CLI flags.
 
     ``flags`` maps a parameter name to its flag (``{"occupations": "--occupations"}``); both the
-    ```name``` form of the messages and the ``name=`` form of their hints are rewritten.
+    ```name``` form of the messages and the ``name=`` form of their hints are rewritten
+    (``parameters_only``: only "The `name` parameter of ..." forms, e.g. where the same name is
+    also a key of a file).
 
     Examples
     --------
@@ -93,7 +95,7 @@ def flag_error(exc: BaseException, flags: dict[str, str]) -> str:
 
     def tick(m: re.Match) -> str:
         name = m.group(1)
-        if name not in flags:
+        if name not in flags or (parameters_only and m.group(2) != " parameter"):
             return m.group(0)
         kind = " option" if flags[name].startswith("-") else " argument"
         return f"`{flags[name]}`" + (kind if m.group(2) == " parameter" else (m.group(2) or ""))
@@ -101,8 +103,10 @@ def flag_error(exc: BaseException, flags: dict[str, str]) -> str:
     text = _PARAM.sub(tick, text)
     text = re.sub(r"(`--[a-z-]+`) table passed to [A-Za-z_][A-Za-z0-9_.]*", r"\1 rows", text)
     text = re.sub(r"(`[A-Z-][A-Za-z-]*` (?:option|argument)) of [A-Za-z_][A-Za-z0-9_.:-]*", r"\1", text)
-    text = re.sub(r"`([a-z_][a-z0-9_]*)=`", lambda m: f"`{flags[m.group(1)]}`" if m.group(1) in flags
-                  else m.group(0), text)
+    if parameters_only:
+        return text
+    text = re.sub(r"`([a-z_][a-z0-9_]*)=`",
+                  lambda m: f"`{flags[m.group(1)]}`" if m.group(1) in flags else m.group(0), text)
 
     def assign(m: re.Match) -> str:
         name = m.group(1)

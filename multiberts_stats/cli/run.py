@@ -10,12 +10,15 @@ from multiberts_stats.errors import MultibertsStatsError
 from multiberts_stats.runner import load_experiment, run_experiment
 from multiberts_stats.runner.executors import EXECUTORS
 
-from ._common import add_confidence_level, add_nboot, add_seed, parser
+from ._common import add_confidence_level, add_nboot, add_seed, flag_error, parser
 from .results import print_run_results
 
 __all__ = ["cli_run"]
 
 PROG = "multiberts-stats run"
+#: parameters of run_experiment / Experiment.with_limit -> the flags that set them
+FLAGS = {"workers": "--workers", "threads": "--threads", "executor": "--executor",
+         "scheduler": "--scheduler", "n": "--limit"}
 DESCRIPTION = ("Run an experiment described in a TOML file into its store (jobs already in the store are "
                "skipped), then print the results table of its jobs: per task x method x step x layer, the "
                "mean over pretraining seeds of the task's metric, its Multi-Bootstrap interval (seeds and "
@@ -56,7 +59,7 @@ def cli_run(argv: list[str]) -> int:
                                  scheduler=a.scheduler, retry_failed=a.retry_failed, quiet=a.quiet,
                                  device=a.device, dtype=a.dtype, threads=a.threads)
     except (MultibertsStatsError, FileNotFoundError) as e:
-        print(f"{PROG}: {str(e).replace('`limit` (examples', '`--limit` (examples')}", file=sys.stderr)
+        print(f"{PROG}: {flag_error(e, FLAGS, parameters_only=True)}", file=sys.stderr)
         return 2
     if a.table:
         print_run_results(exp, a, PROG)

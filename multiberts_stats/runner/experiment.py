@@ -168,8 +168,8 @@ class Experiment:
         {'probe': {'max_train': 50, 'max_eval': 50}, 'zeroshot': {'max_eval': 30}}
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ExperimentError(f"The `limit` (examples per task) must be a positive integer. "
-                                  f"Got {n!r} instead.")
+            raise ExperimentError(f"The `n` parameter of Experiment.with_limit (examples per task) must "
+                                  f"be a positive integer. Got {n!r} instead.")
 
         def cap(v):
             if isinstance(v, list):
