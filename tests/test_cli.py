@@ -154,7 +154,10 @@ def test_status_lists_what_the_store_holds(store, capsys):
     t = read_predictions(store)
     assert row[0] == t["task"].iloc[0] and row[4] == "0,20,2000" and row[5] == "0-1"
     assert row[6] == "0-4" and row[-1] == "120"
-    assert "columns: family, checkpoint" in out and "--base 'task=" in out
+    cols = next(ln for ln in lines if ln.strip().startswith("columns:")).split(":", 1)[1]
+    assert {"task", "method", "step", "layer", "pretrain_seed", "example_id"} <= {
+        c.strip() for c in cols.split(",")}
+    assert "--base 'task=" in out
     assert "done " in out   # the job counts stay
     # the filter it suggests works in compare
     filt = out.split("--base '")[1].split("'")[0]

@@ -99,9 +99,9 @@ def _print_holdings(path: Path) -> None:
         print(f"  its rows cannot be read: {e}")
         return
     by = [c for c in ("task", "method") if c in t.columns]
-    names = sorted({str(d["experiment"]) for d in store.registered_jobs().values() if d.get("experiment")})
-    if names:
-        print(f"  experiment{'s' if len(names) > 1 else ''}: {', '.join(names)}")
+    exps = sorted({str(d["experiment"]) for d in store.registered_jobs().values() if d.get("experiment")})
+    if exps:
+        print(f"  experiment{'s' if len(exps) > 1 else ''}: {', '.join(exps)}")
     print(f"  holds {len(t)} prediction rows:")
     rows = []
     for key, g in t.groupby(by, sort=True) if by else [((), t)]:
