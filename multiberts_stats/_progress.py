@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-__all__ = ["tqdm", "in_notebook", "on_terminal"]
+__all__ = ["tqdm", "in_notebook", "on_terminal", "quiet_widget_warning"]
 
 
 def in_notebook() -> bool:
@@ -23,6 +23,16 @@ def in_notebook() -> bool:
     except Exception:  # noqa: BLE001 - an IPython too old or too odd to ask
         return False
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def quiet_widget_warning() -> None:
+    """In a Jupyter kernel without ipywidgets, tqdm (imported by transformers and the Hugging Face
+    hub too) warns "IProgress not found" and falls back to text bars, which work: that one
+    warning is switched off there, nothing else and nowhere else."""
+    if in_notebook() and importlib.util.find_spec("ipywidgets") is None:
+        import warnings
+
+        warnings.filterwarnings("ignore", message="IProgress not found")
 
 
 def on_terminal(stream=None) -> bool:

@@ -346,3 +346,29 @@ def test_results_table_zero_shot_winogender_says_what_it_shows():
     assert res["metric"].tolist() == ["pearson"] and res["error"].tolist() == [""]
     assert 0 < res["low"][0] < res["mean"][0] < res["high"][0]
     assert PRONOUN_NOTE in format_results(res)
+
+
+def test_a_notebook_shows_no_tqdm_warning(tmp_path, monkeypatch):
+    """A real Jupyter kernel: the package's bars raise no TqdmWarning (with or without ipywidgets)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    spec = tmp_path / "kernels" / "mbs-cli-test"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "mbs", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import warnings\nwarnings.simplefilter('always')\n"
+        "from multiberts_stats._progress import tqdm, in_notebook\n"
+        "print('notebook', in_notebook())\nprint(sum(tqdm(range(5), desc='bar')))\n"
+        "from tqdm.auto import tqdm as auto_tqdm   # as transformers and the hub import it\n"
+        "print(sum(auto_tqdm(range(3))))")]
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="mbs-cli-test").execute()
+    outputs = nb.cells[0]["outputs"]
+    text = json.dumps(outputs)
+    stdout = "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
+    assert stdout == "notebook True\n10\n3\n"
+    assert "TqdmWarning" not in text and "IProgress" not in text
