@@ -101,10 +101,12 @@ def test_run_ends_with_results_table_and_limit(tmp_path, family, shared_data, ca
     lines = [ln for ln in out.out.splitlines() if ln.startswith("|")]
     head = [c.strip() for c in lines[0].strip("|").split("|")]
     assert head == ["task", "method", "step", "layer", "metric", "mean", "95% interval", "seeds",
-                    "examples"]
+                    "examples", "majority"]
     rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines[2:]]
     assert [r[3] for r in rows] == ["0", "2"] and {r[7] for r in rows} == {"2"}
     assert {r[8] for r in rows} == {"30"} and {r[4] for r in rows} == {"accuracy"}
+    share = table.drop_duplicates("example_id")["label"].value_counts(normalize=True).max()
+    assert {r[9] for r in rows} == {f"{share:.4f}"}   # the majority-class baseline beside the score
     # the numbers are multiboot's on the store's rows of that condition (same seed stream)
     for i, r in enumerate(rows):
         res = multiboot(table[table["layer"] == int(r[3])], metric="accuracy", nboot=200, rng=3 + i,

@@ -45,6 +45,14 @@ def _metric_for(task: str, g: pd.DataFrame):
     return metric, task_cluster(task, g, metric), g, ""
 
 
+def _majority(g: pd.DataFrame) -> float:
+    """Accuracy of always answering the most frequent gold label (one vote per example)."""
+    if "label" not in g.columns or "example_id" not in g.columns:
+        return float("nan")
+    labels = g.drop_duplicates("example_id")["label"].dropna()
+    return float(labels.value_counts(normalize=True).iloc[0]) if len(labels) else float("nan")
+
+
 def results_table(table: pd.DataFrame, *, nboot: int = 1000, confidence_level: float = 0.95,
                   seed: int = 0) -> tuple[pd.DataFrame, list[str]]:
     """One row per condition (task, method, step, layer, ...) of a tidy table.
@@ -53,7 +61,8 @@ def results_table(table: pd.DataFrame, *, nboot: int = 1000, confidence_level: f
     -------
     (DataFrame, list of str)
         Columns: the condition columns that vary (task, method, step and layer always), ``metric``,
-        ``mean`` (over seeds), ``low``, ``high``, ``seeds``, ``examples``, and ``error`` (empty
+        ``mean`` (over seeds), ``low``, ``high``, ``seeds``, ``examples``, ``majority`` (the
+        accuracy of always answering the most frequent label; NaN for other metrics), ``error`` (empty
         unless that condition could not be estimated), with ``attrs["notes"]`` saying how to read
         a metric that stands in for the task's own; and the distinct warnings raised.
 
@@ -85,7 +94,8 @@ def results_table(table: pd.DataFrame, *, nboot: int = 1000, confidence_level: f
             notes.append(note)
         row.update(metric=metric, mean=float("nan"), low=float("nan"), high=float("nan"),
                    seeds=int(g["pretrain_seed"].nunique()) if "pretrain_seed" in g else 0,
-                   examples=int(g["example_id"].nunique()) if "example_id" in g else 0, error="")
+                   examples=int(g["example_id"].nunique()) if "example_id" in g else 0,
+                   majority=_majority(data) if metric == "accuracy" else float("nan"), error="")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -125,14 +135,14 @@ def format_results(res: pd.DataFrame, confidence_level: float = 0.95) -> str:
     head = cols[: cols.index("mean") + 1] + [ci] + cols[cols.index("mean") + 1:]
     lines = []
     for _, r in res.iterrows():
-        cells = [_fmt(r[c]) for c in cols]
+        cells = [("-" if c == "majority" and r[c] != r[c] else _fmt(r[c])) for c in cols]
         interval = "-" if r["error"] else f"[{_fmt(r['low'])}, {_fmt(r['high'])}]"
         if r["error"]:
             cells[cols.index("mean")] = "error*"
         cells.insert(cols.index("mean") + 1, interval)
         lines.append(cells)
     width = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(head)]
-    numeric = {"step", "layer", "mean", ci, "seeds", "examples"}
+    numeric = {"step", "layer", "mean", ci, "seeds", "examples", "majority"}
 
     def line(cells):
         return "| " + " | ".join(f"{c:>{w}}" if h in numeric else f"{c:<{w}}"
