@@ -25,13 +25,30 @@ import numpy as np
 
 from multiberts_stats.errors import InputError, InputTypeError, describe
 
-from .planning_models import (COMPONENT_NAMES, PLAN_DESIGNS, Components, ProbitModel,
-                              fit_components)
+from .planning_models import (
+    COMPONENT_NAMES,
+    PLAN_DESIGNS,
+    Components,
+    ProbitModel,
+    fit_components,
+)
 from .planning_sim import analyse, probit_means, simulate_means
 
-__all__ = ["Components", "ProbitModel", "fit_components", "plan_experiment", "plan_width",
-           "ExperimentPlan", "measure_power", "COMPONENT_NAMES", "PLAN_DESIGNS", "DEFAULT_SEEDS", "DEFAULT_RUNS",
-           "TOO_SMALL_SPAN", "TOO_SMALL_SHARE"]
+__all__ = [
+    "COMPONENT_NAMES",
+    "DEFAULT_RUNS",
+    "DEFAULT_SEEDS",
+    "PLAN_DESIGNS",
+    "TOO_SMALL_SHARE",
+    "TOO_SMALL_SPAN",
+    "Components",
+    "ExperimentPlan",
+    "ProbitModel",
+    "fit_components",
+    "measure_power",
+    "plan_experiment",
+    "plan_width",
+]
 
 #: default grid of seeds (per side) and runs per seed
 DEFAULT_SEEDS = (3, 5, 10, 15, 20, 25, 30, 40, 50)
@@ -193,7 +210,7 @@ class ExperimentPlan:
         sub = tab[tab["runs"] == runs]
         ex = sorted(sub["examples"].unique())
         if len(ex) > max_lines:
-            ex = [ex[int(round(i))] for i in np.linspace(0, len(ex) - 1, max_lines)]
+            ex = [ex[round(i)] for i in np.linspace(0, len(ex) - 1, max_lines)]
         y = "power" if t["kind"] == "power" else "width"
         for i, J in enumerate(ex):
             d = sub[sub["examples"] == J].sort_values("seeds")
@@ -467,8 +484,8 @@ def plan_experiment(model, effect=None, *, relative=False, design=None, alpha=0.
     ...                design="paired", base_mean=0.8)
     >>> p = plan_experiment(c, 0.02, seeds=[5, 10, 20], runs=[1, 2], n_sim=100, cost_seed=10,
     ...                     cost_run=1)
-    >>> sorted(p.table.columns)[:4]
-    ['cost', 'examples', 'finetune_runs', 'power_analytic']
+    >>> list(p.table.columns[:6])
+    ['seeds', 'runs', 'examples', 'pretrain_seeds', 'finetune_runs', 'cost']
     >>> p.recommended["seeds"] in (5, 10, 20)
     True
     """
@@ -521,12 +538,12 @@ def plan_experiment(model, effect=None, *, relative=False, design=None, alpha=0.
         tab["width"] = tab["width_analytic"]
     tab["reaches_target"] = tab["power"] >= power
     rec = _choose(tab, "power", tab["reaches_target"], objective)
-    target = dict(kind="power", effect=effect if probit is None else None,
-                  effect_abs=float(effect_abs), relative=bool(relative), alpha=alpha, power=power,
-                  design=comp.design, method=method, alternative=alternative,
-                  confidence_level=level, objective=objective, costs=costs)
-    settings = dict(n_sim=n_sim, nboot=nboot, simulate=bool(simulate),
-                    model="probit" if probit is not None else "gaussian")
+    target = {"kind": "power", "effect": effect if probit is None else None,
+                  "effect_abs": float(effect_abs), "relative": bool(relative), "alpha": alpha, "power": power,
+                  "design": comp.design, "method": method, "alternative": alternative,
+                  "confidence_level": level, "objective": objective, "costs": costs}
+    settings = {"n_sim": n_sim, "nboot": nboot, "simulate": bool(simulate),
+                    "model": "probit" if probit is not None else "gaussian"}
     plan = ExperimentPlan(tab, rec, target, comp, settings, warns)
     if rec is None:
         best = tab.sort_values("power").iloc[-1]
@@ -579,11 +596,11 @@ def plan_width(model, width, *, design=None, confidence_level=0.95, seeds=None, 
         tab["width"] = tab["width_analytic"]
     tab["reaches_target"] = tab["width"] <= width
     rec = _choose(tab, "width", tab["reaches_target"], objective)
-    target = dict(kind="width", width=width, design=comp.design, method=method,
-                  confidence_level=level, objective=objective, costs=costs, alpha=None,
-                  power=None, effect_abs=None)
+    target = {"kind": "width", "width": width, "design": comp.design, "method": method,
+                  "confidence_level": level, "objective": objective, "costs": costs, "alpha": None,
+                  "power": None, "effect_abs": None}
     plan = ExperimentPlan(tab, rec, target, comp,
-                          dict(n_sim=n_sim, nboot=nboot, simulate=bool(simulate)), warns)
+                          {"n_sim": n_sim, "nboot": nboot, "simulate": bool(simulate)}, warns)
     if rec is None:
         best = tab.sort_values("width").iloc[0]
         plan.warnings.append(f"No design of the grid reaches width {width:g}; the narrowest is "
@@ -603,6 +620,8 @@ def _gaussian_runs(comp, rng, S, R, J, delta):
              + n((S, R, 1), comp.run * var_scale) + n((S, R, J), comp.residual * var_scale))
         return y + (n((1, 1, J), comp.example) + delta if with_ex else 0.0)
 
+    if comp.design == "single":
+        return side(1.0, True), None
     if comp.design == "paired":
         base = n((S, R, J), 0.01) + 0.5  # any base cancels in the paired difference
         return base, base + side(1.0, True)
@@ -655,10 +674,10 @@ def measure_power(model, n_seeds: int, n_runs: int, n_examples: int, *, effect=N
     for _ in range(int(n_experiments)):
         if probit is not None:
             base, expt = probit.simulate_runs(rng, S, R, J, comp.design)
-            kw = dict(metric="accuracy")
+            kw = {"metric": "accuracy"}
         else:
             base, expt = _gaussian_runs(comp, rng, S, R, J, delta)
-            kw = dict(metric="mean")
+            kw = {"metric": "mean"}
         sides = []
         for y in (base, expt):
             s_k = y.shape[0]
@@ -683,7 +702,7 @@ def measure_power(model, n_seeds: int, n_runs: int, n_examples: int, *, effect=N
         lo, hi = res.ci["delta"]
         widths.append(hi - lo)
     ci = binomtest(hits, int(n_experiments)).proportion_ci(0.95)
-    return dict(power=hits / n_experiments, low=ci.low, high=ci.high, rejections=hits,
-                n_experiments=int(n_experiments), mean_width=float(np.mean(widths)),
-                n_seeds=S, n_runs=R, n_examples=J, method=method, nboot=nboot, alpha=alpha,
-                alternative=alternative, design=comp.design, effect=float(delta))
+    return {"power": hits / n_experiments, "low": ci.low, "high": ci.high, "rejections": hits,
+                "n_experiments": int(n_experiments), "mean_width": float(np.mean(widths)),
+                "n_seeds": S, "n_runs": R, "n_examples": J, "method": method, "nboot": nboot, "alpha": alpha,
+                "alternative": alternative, "design": comp.design, "effect": float(delta)}

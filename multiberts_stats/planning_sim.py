@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["simulate_means", "analyse", "counts"]
+__all__ = ["analyse", "counts", "simulate_means"]
 
 
 def counts(rng, n_rep: int, n: int, dtype=np.float32) -> np.ndarray:
