@@ -377,18 +377,25 @@ def test_cli_help_states_defaults(capsys):
 # validation in simulation (docs/statistics.md, "Planning an experiment")
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("truth, kw", [
+VALIDATION_CASES = [
     (Components(seed=2e-4, example=3e-3, seed_example=1e-3, run=3e-4, residual=0.2,
-                design="paired"), dict(effect=0.012)),
+                design="paired"), dict(effect=0.022), dict(seeds=[5, 10, 15, 20, 25], runs=[1, 2])),
     (ProbitModel(mu=1.0, sd_seed=0.1, sd_example=1.0, sd_seed_example=0.2, sd_run=0.1,
-                 effect=0.12), dict(design="paired")),
+                 effect=0.12), dict(design="paired"), dict(seeds=[5, 10, 15, 20], runs=[1, 2])),
     (Components(seed=3e-4, example=2e-3, seed_example=1e-3, run=2e-4, residual=0.2,
-                design="unpaired"), dict(effect=0.015, method="corrected")),
-])
-def test_predicted_power_matches_the_real_test(truth, kw):
-    p = plan_experiment(truth, seeds=[5, 10, 15, 20], runs=[1, 2], examples=[500], n_sim=400,
-                        nboot=200, cost_seed=10, cost_run=1, rng=1, **kw)
+                design="unpaired"), dict(effect=0.025, method="corrected"),
+     dict(seeds=[5, 10, 15, 20], runs=[1, 2])),
+    (Components(seed=3e-4, example=2e-3, seed_example=1e-3, run=2e-4, residual=0.2,
+                baseline_run=2e-4, baseline_residual=0.2, design="fixed_baseline"),
+     dict(effect=0.04), dict(seeds=[5, 10, 20], runs=[2, 4, 8])),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("truth, kw, grid", VALIDATION_CASES)
+def test_predicted_power_matches_the_real_test(truth, kw, grid):
+    p = plan_experiment(truth, examples=[500], n_sim=400, nboot=200, cost_seed=10, cost_run=1,
+                        rng=1, **grid, **kw)
     r = p.recommended
     assert r is not None
     m = measure_power(truth, r["seeds"], r["runs"], r["examples"], n_experiments=300,
