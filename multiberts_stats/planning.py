@@ -32,7 +32,7 @@ from .planning_models import (
     ProbitModel,
     fit_components,
 )
-from .planning_sim import analyse, probit_means, simulate_means
+from .planning_sim import analyse, draw_normals, means_from_normals, probit_means
 
 __all__ = [
     "COMPONENT_NAMES",
@@ -48,6 +48,7 @@ __all__ = [
     "measure_power",
     "plan_experiment",
     "plan_width",
+    "simulate_pilot",
 ]
 
 #: default grid of seeds (per side) and runs per seed
@@ -59,6 +60,7 @@ DEFAULT_RUNS = (1, 2, 5)
 TOO_SMALL_SPAN = 100.0
 TOO_SMALL_SHARE = 0.10
 _METHODS = ("percentile", "corrected")
+_CHUNK_CELLS = 4_000_000  # simulated (experiment, seed, example) cells held at once
 _ALTERNATIVES = ("two-sided", "one-sided")
 
 
@@ -107,7 +109,9 @@ class ExperimentPlan:
         simulation ``power_sim`` (with ``power_sim_low`` / ``_high``, its 95% Clopper-Pearson
         interval), ``width_sim`` (mean interval width), ``reaches_target``.
     recommended : dict or None
-        The chosen row (cheapest reaching the target), None when no design does.
+        The chosen row (cheapest reaching the target), None when no design does. Its
+        ``power`` / ``power_sim`` (or ``width``) are re-estimated on fresh simulations (the
+        grid value, biased upwards by the choice, is kept as ``power_grid`` / ``width_grid``).
     target : dict
         What was asked (kind "power" or "width", effect, alpha, power, width, design, method).
     components : Components
@@ -322,35 +326,85 @@ def _simulate(comp, probit, tab, method, effect, alpha, alternative, level, n_si
     out = {k: np.full(len(tab), np.nan) for k in
            ("power_sim", "power_sim_low", "power_sim_high", "width_sim")}
     direction = -1.0 if (effect or 0) < 0 else 1.0
-    it = range(len(tab))
+    designs = [tuple(int(tab[c].iloc[i]) for c in ("seeds", "runs", "examples"))
+               for i in range(len(tab))]
+    rej = [[] for _ in designs]
+    width = [[] for _ in designs]
+
+    def run(i, sides):
+        S, R, J = designs[i]
+        one, two, w = analyse(sides, comp.design, method, nboot, level, direction, rng)
+        p = two if alternative == "two-sided" else one
+        r = p <= alpha
+        if alternative == "two-sided" and comp.design != "single":
+            # a two-sided rejection detects the effect when the estimate has its sign
+            est = sides[-1].mean(axis=(1, 2), dtype=np.float64)
+            if len(sides) > 1:
+                est = est - sides[0].mean(axis=(1, 2), dtype=np.float64)
+            r &= est * direction > 0
+        rej[i].append(r)
+        width[i].append(w)
+
+    bar = None
     if not quiet:
         import sys
 
         if sys.stderr.isatty():
             from tqdm.auto import tqdm
 
-            it = tqdm(it, desc="plan", file=sys.stderr)
-    for i in it:
-        S, R, J = (int(tab[c].iloc[i]) for c in ("seeds", "runs", "examples"))
-        if probit is not None:
-            sides = probit_means(probit, comp.design, rng, n_sim, S, R, J)
-        else:
-            sides = simulate_means(comp, rng, n_sim, S, R, J, effect or 0.0)
-        one, two, width = analyse(sides, comp.design, method, nboot, level, direction, rng)
-        p = two if alternative == "two-sided" else one
-        rej = p <= alpha
-        if alternative == "two-sided" and comp.design != "single":
-            # a two-sided rejection counts as detecting the effect when the estimate has its sign
-            est = sides[-1].mean(axis=(1, 2), dtype=np.float64)
-            if len(sides) > 1:
-                est = est - sides[0].mean(axis=(1, 2), dtype=np.float64)
-            rej &= est * direction > 0
-        k = int(rej.sum())
+            bar = tqdm(total=len(designs) * n_sim, desc="plan", file=sys.stderr)
+    if probit is not None:
+        for i, (S, R, J) in enumerate(designs):
+            chunk = max(1, _CHUNK_CELLS // (S * R * J))
+            for a in range(0, n_sim, chunk):
+                k = min(chunk, n_sim - a)
+                run(i, probit_means(probit, comp.design, rng, k, S, R, J))
+                if bar is not None:
+                    bar.update(k)
+    else:
+        # common random numbers: one draw of normals per chunk of experiments, sliced per design
+        Smax, Jmax = max(d[0] for d in designs), max(d[2] for d in designs)
+        chunk = max(1, _CHUNK_CELLS // (Smax * Jmax))
+        for a in range(0, n_sim, chunk):
+            k = min(chunk, n_sim - a)
+            Z = draw_normals(rng, k, Smax, Jmax, comp.design)
+            for i, (S, R, J) in enumerate(designs):
+                run(i, means_from_normals(Z, comp, S, R, J, effect or 0.0))
+                if bar is not None:
+                    bar.update(k)
+    if bar is not None:
+        bar.close()
+    for i in range(len(designs)):
+        r = np.concatenate(rej[i])
+        k = int(r.sum())
         out["power_sim"][i] = k / n_sim
         ci = binomtest(k, n_sim).proportion_ci(0.95)
         out["power_sim_low"][i], out["power_sim_high"][i] = ci.low, ci.high
-        out["width_sim"][i] = float(np.mean(width))
+        out["width_sim"][i] = float(np.mean(np.concatenate(width[i])))
     return out
+
+
+def _confirm(rec, comp, probit, method, effect, alpha, alternative, level, n_sim, nboot, gen,
+             kind):
+    """Re-estimate the recommended design on fresh simulations.
+
+    The recommended design is the cheapest whose simulated power cleared the target, so its
+    grid estimate is biased upwards by the selection (near the target, noise decides); the
+    fresh estimate is not. The grid value is kept as ``power_grid`` / ``width_grid``.
+    """
+    import pandas as pd
+
+    gen = np.random.default_rng(gen.integers(2 ** 63))  # a stream apart from the grid's
+    row = pd.DataFrame([rec])[["seeds", "runs", "examples"]]
+    sim = _simulate(comp, probit, row, method, effect, alpha, alternative, level, n_sim, nboot,
+                    gen, True)
+    if kind == "power":
+        rec["power_grid"] = rec["power"]
+        for k in ("power_sim", "power_sim_low", "power_sim_high"):
+            rec[k] = float(sim[k][0])
+        rec["power"] = rec["power_sim"]
+    rec["width_grid"] = rec["width"]
+    rec["width_sim"] = rec["width"] = float(sim["width_sim"][0])
 
 
 def _common(func, model, design, alpha, level, method, alternative, n_sim, nboot, seeds, runs,
@@ -538,6 +592,16 @@ def plan_experiment(model, effect=None, *, relative=False, design=None, alpha=0.
         tab["width"] = tab["width_analytic"]
     tab["reaches_target"] = tab["power"] >= power
     rec = _choose(tab, "power", tab["reaches_target"], objective)
+    gen = np.random.default_rng(rng)
+    if simulate and rec is not None:
+        _confirm(rec, comp, probit, method, effect_abs, alpha, alternative, level, n_sim, nboot,
+                 gen, "power")
+        if rec["power"] < power:
+            warns.append(f"On fresh simulations the recommended design reaches power "
+                         f"{rec['power']:.3f} [{rec['power_sim_low']:.3f}, "
+                         f"{rec['power_sim_high']:.3f}], below the target {power} (it was chosen "
+                         f"on {rec['power_grid']:.3f}): it sits at the edge; the next design up "
+                         "is safer, or raise `n_sim`.")
     target = {"kind": "power", "effect": effect if probit is None else None,
                   "effect_abs": float(effect_abs), "relative": bool(relative), "alpha": alpha, "power": power,
                   "design": comp.design, "method": method, "alternative": alternative,
@@ -596,6 +660,9 @@ def plan_width(model, width, *, design=None, confidence_level=0.95, seeds=None, 
         tab["width"] = tab["width_analytic"]
     tab["reaches_target"] = tab["width"] <= width
     rec = _choose(tab, "width", tab["reaches_target"], objective)
+    if simulate and rec is not None:
+        _confirm(rec, comp, probit, method, delta, 0.05, "two-sided", level, n_sim, nboot,
+                 np.random.default_rng(rng), "width")
     target = {"kind": "width", "width": width, "design": comp.design, "method": method,
                   "confidence_level": level, "objective": objective, "costs": costs, "alpha": None,
                   "power": None, "effect_abs": None}
@@ -706,3 +773,40 @@ def measure_power(model, n_seeds: int, n_runs: int, n_examples: int, *, effect=N
                 "n_experiments": int(n_experiments), "mean_width": float(np.mean(widths)),
                 "n_seeds": S, "n_runs": R, "n_examples": J, "method": method, "nboot": nboot, "alpha": alpha,
                 "alternative": alternative, "design": comp.design, "effect": float(delta)}
+
+
+def simulate_pilot(model, n_seeds: int, n_runs: int, n_examples: int, *, design=None,
+                   effect: float = 0.0, rng=None):
+    """A simulated pilot as tidy tables ``(base, expt)`` (``expt`` None for one procedure).
+
+    Binary outcomes (``label`` 1, ``prediction`` the 0/1 outcome) for a ProbitModel; Gaussian
+    scores in ``score`` (and ``prediction`` / ``label`` as for binary, from the score's sign)
+    for Components, with mean difference ``effect``. Use it to try the planner, or to check
+    that a fit recovers what a model states.
+
+    Examples
+    --------
+    >>> c = Components(seed=1e-3, example=0.02, residual=0.1)
+    >>> base, expt = simulate_pilot(c, 3, 2, 50, rng=0)
+    >>> len(base), expt is None
+    (300, True)
+    """
+    import pandas as pd
+
+    comp, probit = _resolve_model(model, design, "simulate_pilot")
+    rng = np.random.default_rng(rng)
+    if probit is not None:
+        return probit.simulate_tables(rng, n_seeds, n_runs, n_examples, comp.design)
+    mean = effect if comp.design != "single" else (0.0 if math.isnan(comp.base_mean)
+                                                   else comp.base_mean)
+    out = []
+    for Y in _gaussian_runs(comp, rng, n_seeds, n_runs, n_examples, mean):
+        if Y is None:
+            out.append(None)
+            continue
+        S, R, J = Y.shape
+        s, r, j = np.meshgrid(np.arange(S), np.arange(R), np.arange(J), indexing="ij")
+        out.append(pd.DataFrame({"pretrain_seed": s.ravel(), "finetune_seed": r.ravel(),
+                                 "example_id": j.ravel(), "score": Y.ravel(), "label": 1.0,
+                                 "prediction": (Y.ravel() > 0).astype(float)}))
+    return tuple(out)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["analyse", "counts", "simulate_means"]
+__all__ = ["analyse", "counts", "draw_normals", "means_from_normals", "simulate_means"]
 
 
 def counts(rng, n_rep: int, n: int, dtype=np.float32) -> np.ndarray:
@@ -40,14 +40,30 @@ def _counts_3d(rng, k: int, n_rep: int, n: int) -> np.ndarray:
     return np.bincount(flat, minlength=k * n_rep * n).reshape(k, n_rep, n)
 
 
-def _normal(rng, shape, var):
-    if var <= 0:
-        return np.zeros(shape, np.float32)
-    return rng.standard_normal(shape, dtype=np.float32) * np.float32(np.sqrt(var))
+def draw_normals(rng, K: int, S: int, J: int, design: str) -> dict:
+    """Standard normals for K experiments of up to S seeds and J examples.
+
+    Designs with fewer seeds or examples use the leading rows / columns (seeds and examples
+    are exchangeable), so every design of a plan sees common random numbers: each design's
+    power estimate is unbiased, and differences between designs are estimated more precisely.
+    """
+    sides = {"single": 1, "paired": 1, "unpaired": 2, "fixed_baseline": 2}[design]
+    out = {}
+    for i in range(sides):
+        s_i = 1 if (design == "fixed_baseline" and i == 0) else S
+        out[i] = (rng.standard_normal((K, s_i, J), dtype=np.float32),
+                  rng.standard_normal((K, s_i, 1), dtype=np.float32),
+                  rng.standard_normal((K, 1, J), dtype=np.float32))
+    return out
 
 
-def simulate_means(comp, rng, K: int, S: int, R: int, J: int, delta: float) -> list:
-    """Gaussian crossed model of ``comp``: run-averaged per-seed matrices (K, S_k, J) per side.
+def _f(v):
+    return np.float32(np.sqrt(max(v, 0.0)))
+
+
+def means_from_normals(Z: dict, comp, S: int, R: int, J: int, delta: float) -> list:
+    """Run-averaged per-seed matrices (K, S_k, J) per side of the Gaussian crossed model of
+    ``comp`` from the normals of :func:`draw_normals`.
 
     single / paired: one array (the score, or the paired difference with mean ``delta``);
     unpaired: [base, expt], the summed seed, seed x example, run and residual components
@@ -56,29 +72,33 @@ def simulate_means(comp, rng, K: int, S: int, R: int, J: int, delta: float) -> l
     """
     sa = comp.seed + comp.run / R
     se = comp.seed_example + comp.residual / R
+
+    def side(i, f_res, f_seed, f_ex, shift):
+        e, a, b = Z[i]
+        s_i = a.shape[1] if a.shape[1] == 1 else S
+        X = e[:, :s_i, :J] * f_res
+        X += a[:, :s_i] * f_seed
+        if f_ex:
+            X += b[:, :, :J] * f_ex
+        if shift:
+            X += np.float32(shift)
+        return X
+
     if comp.design in ("single", "paired"):
         m = delta if comp.design == "paired" else (0.0 if np.isnan(comp.base_mean)
                                                    else comp.base_mean)
-        X = _normal(rng, (K, S, J), se)
-        X += _normal(rng, (K, S, 1), sa)
-        X += _normal(rng, (K, 1, J), comp.example)
-        X += np.float32(m)
-        return [X]
+        return [side(0, _f(se), _f(sa), _f(comp.example), m)]
     if comp.design == "unpaired":
-        out = []
-        for i in range(2):
-            X = _normal(rng, (K, S, J), se / 2)
-            X += _normal(rng, (K, S, 1), sa / 2)
-            if i:
-                X += _normal(rng, (K, 1, J), comp.example) + np.float32(delta)
-            out.append(X)
-        return out
-    base = _normal(rng, (K, 1, J), comp.baseline_residual / R)
-    base += _normal(rng, (K, 1, 1), comp.baseline_run / R)
-    X = _normal(rng, (K, S, J), se)
-    X += _normal(rng, (K, S, 1), sa)
-    X += _normal(rng, (K, 1, J), comp.example) + np.float32(delta)
-    return [base, X]
+        return [side(0, _f(se / 2), _f(sa / 2), 0.0, 0.0),
+                side(1, _f(se / 2), _f(sa / 2), _f(comp.example), delta)]
+    return [side(0, _f(comp.baseline_residual / R), _f(comp.baseline_run / R), 0.0, 0.0),
+            side(1, _f(se), _f(sa), _f(comp.example), delta)]
+
+
+def simulate_means(comp, rng, K: int, S: int, R: int, J: int, delta: float) -> list:
+    """Gaussian crossed model of ``comp``: run-averaged per-seed matrices (K, S_k, J) per side
+    (see :func:`means_from_normals`)."""
+    return means_from_normals(draw_normals(rng, K, S, J, comp.design), comp, S, R, J, delta)
 
 
 def probit_means(model, design: str, rng, K: int, S: int, R: int, J: int) -> list:
@@ -146,16 +166,22 @@ def _percentile(sides, design, nboot, level, direction, rng, draws=None,
 
 
 def _anova(Z):
-    """(K, S, J) -> seed, example, interaction parts and column effects, as the engine."""
+    """(K, S, J) -> seed, example, interaction parts and column effects, as the engine.
+
+    The interaction sum of squares is the total minus the two main effects' (the same sum
+    without the (K, S, J) residual array).
+    """
     K, S, J = Z.shape
-    m = Z.mean(axis=(1, 2), keepdims=True)
-    a = Z.mean(axis=2, keepdims=True) - m
-    b = Z.mean(axis=1, keepdims=True) - m
-    g = Z - m - a - b
-    seed = np.sum(a * a, axis=(1, 2)) / (S * (S - 1)) if S > 1 else np.zeros(K)
-    col = np.sum(b * b, axis=(1, 2)) / (J * (J - 1))
-    inter = np.sum(g * g, axis=(1, 2)) / (S * J * (S - 1) * (J - 1)) if S > 1 else np.zeros(K)
-    return seed, col, inter, b[:, 0, :]
+    m = Z.mean(axis=(1, 2), dtype=np.float64)
+    a = Z.mean(axis=2, dtype=np.float64) - m[:, None]
+    b = Z.mean(axis=1, dtype=np.float64) - m[:, None]
+    tot = np.einsum("ksj,ksj->k", Z, Z, dtype=np.float64) - S * J * m * m
+    sa, sb = np.sum(a * a, axis=1), np.sum(b * b, axis=1)
+    ss_g = np.maximum(tot - J * sa - S * sb, 0.0)
+    seed = sa / (S * (S - 1)) if S > 1 else np.zeros(K)
+    col = sb / (J * (J - 1))
+    inter = ss_g / (S * J * (S - 1) * (J - 1)) if S > 1 else np.zeros(K)
+    return seed, col, inter, b
 
 
 def _combine(seed_parts, col, J, inter):
@@ -178,15 +204,14 @@ def _corrected(sides, design, level, direction):
 
     J = sides[-1].shape[2]
     if len(sides) == 1:
-        s, c, i, _ = _anova(sides[0].astype(np.float64))
+        s, c, i, _ = _anova(sides[0])
         var, df = _combine([(s, sides[0].shape[1] - 1)], c, J, i)
         est = sides[0].mean(axis=(1, 2), dtype=np.float64)
     else:
         parts, inter, cols = [], 0.0, []
         for k, X in enumerate(sides):
-            X = X.astype(np.float64)
             if design == "fixed_baseline" and k == 0:
-                zb = X.mean(axis=1)
+                zb = X.mean(axis=1, dtype=np.float64)
                 cols.append(zb - zb.mean(axis=1, keepdims=True))
             else:
                 s, c, i, b = _anova(X)

@@ -15,8 +15,14 @@ from scipy.stats import binomtest
 from multiberts_stats import planning, planning_models, planning_sim
 from multiberts_stats.bootstrap import MatrixRuns, multiboot
 from multiberts_stats.errors import InputError
-from multiberts_stats.planning import (Components, ProbitModel, fit_components, measure_power,
-                                       plan_experiment, plan_width)
+from multiberts_stats.planning import (
+    Components,
+    ProbitModel,
+    fit_components,
+    measure_power,
+    plan_experiment,
+    plan_width,
+)
 from multiberts_stats.planning_sim import analyse
 
 PAIRED = Components(seed=1e-4, example=2e-3, seed_example=1e-3, run=2e-4, residual=0.25,
