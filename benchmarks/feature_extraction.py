@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     from transformers import BertConfig, BertModel, BertTokenizer
     from transformers.utils import logging as hf_logging
 
-    from multiberts_stats.runner.features import _batches, extract_features
+    from multiberts_stats.runner.features import extract_features, length_sorted_batches
 
     hf_logging.set_verbosity_error()
     torch.set_num_threads(a.threads)
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
         extract_features(model, tok, texts, batch_size=a.batch_size, dtype=dtype)
         return time.perf_counter() - t0
 
-    padded = [max(lengths[i] for i in b) for b in _batches(lengths, a.batch_size, None) for _ in b]
+    padded = [max(lengths[i] for i in b) for b in length_sorted_batches(lengths, a.batch_size, None) for _ in b]
     flops_fast = bert_flops(padded)
     t32 = run("float32")
     t16 = run("bfloat16")
@@ -149,7 +149,8 @@ def probe_accuracy(a) -> None:
     from transformers import AutoModel, AutoTokenizer
 
     from multiberts_stats.runner.features import extract_features
-    from multiberts_stats.runner.probe import fit_probe, subsample
+    from multiberts_stats.runner.probe import fit_probe
+    from multiberts_stats.runner.rows import subsample
 
     path = g.get_model_path()
     model, tok = AutoModel.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)

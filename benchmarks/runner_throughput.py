@@ -108,7 +108,7 @@ def plain_loop_rate(ckpt, task, n, bs) -> float:
     from transformers import AutoModelForSequenceClassification, BertTokenizer
     from transformers.utils import logging as hf_logging
 
-    from multiberts_stats.runner.probe import subsample
+    from multiberts_stats.runner.rows import subsample
 
     hf_logging.set_verbosity_error()
     tok = BertTokenizer.from_pretrained(ckpt)

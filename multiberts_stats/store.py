@@ -34,34 +34,31 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["Store", "read_predictions", "COLUMNS", "canonical_json", "StoreError"]
+from multiberts_stats.errors import (
+    DataFileError,
+    InputError,
+    InputTypeError,
+    MultibertsStatsError,
+)
+from multiberts_stats.table import COLUMNS, TableError, validate_table
 
-#: The tidy table's columns, in order, with their pandas dtypes (docs/ARCHITECTURE.md).
-COLUMNS: dict[str, str] = {
-    "family": "str",
-    "checkpoint": "str",
-    "pretrain_seed": "int64",
-    "step": "int64",
-    "task": "str",
-    "split": "str",
-    "method": "str",
-    "layer": "Int64",
-    "finetune_seed": "int64",
-    "hparams": "str",
-    "example_id": "str",
-    "label": "float64",
-    "prediction": "float64",
-    "score": "float64",
-    "cluster": "str",
-}
+__all__ = ["Store", "read_predictions", "COLUMNS", "canonical_json", "StoreError", "atomic_write",
+           "atomic_write_bytes", "to_arrow"]
 
 PROVENANCE_KEY = b"multiberts_stats.provenance"
 _PART_PREFIX = "part-"
 _PART_SUFFIX = ".parquet"
 
 
-class StoreError(ValueError):
+class StoreError(InputError):
     """A store folder or a rows table that breaks the store's rules."""
+
+
+class StoreKeyError(MultibertsStatsError, KeyError):
+    """A job or a column that the store does not have (a ``KeyError``)."""
+
+    def __str__(self):  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 def canonical_json(obj: Any) -> str:
@@ -93,15 +90,10 @@ def _arrow():
 
 
 def _base_schema():
+    """The Arrow schema of :data:`multiberts_stats.table.COLUMNS` (one type per pandas dtype)."""
     pa = _arrow()
-    return pa.schema([
-        ("family", pa.string()), ("checkpoint", pa.string()),
-        ("pretrain_seed", pa.int64()), ("step", pa.int64()),
-        ("task", pa.string()), ("split", pa.string()), ("method", pa.string()),
-        ("layer", pa.int64()), ("finetune_seed", pa.int64()), ("hparams", pa.string()),
-        ("example_id", pa.string()), ("label", pa.float64()), ("prediction", pa.float64()),
-        ("score", pa.float64()), ("cluster", pa.string()),
-    ])
+    types = {"str": pa.string(), "int64": pa.int64(), "Int64": pa.int64(), "float64": pa.float64()}
+    return pa.schema([(name, types[dt]) for name, dt in COLUMNS.items()])
 
 
 def _fsync_dir(path: Path) -> None:
@@ -218,7 +210,7 @@ class Store:
         if isinstance(path, Store):
             path = path.path
         if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"The `path` parameter of Store must be a folder path (str or Path). "
+            raise InputTypeError(f"The `path` parameter of Store must be a folder path (str or Path). "
                             f"Got {type(path).__name__} instead.")
         self.path = Path(path).expanduser()
         if self.path.exists() and not self.path.is_dir():
@@ -273,7 +265,6 @@ class Store:
         The rows must hold every column of :data:`COLUMNS` (extra task columns are kept).
         The file appears under its final name only once fully written and fsynced.
         """
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         table = to_arrow(rows)
@@ -305,7 +296,7 @@ class Store:
 
         path = self.part_path(key)
         if not path.exists():
-            raise KeyError(f"The job {key!r} has no rows in the store {str(self.path)!r}.")
+            raise StoreKeyError(f"The job {key!r} has no rows in the store {str(self.path)!r}.")
         meta = pq.read_schema(path).metadata or {}
         return json.loads(meta.get(PROVENANCE_KEY, b"{}"))
 
@@ -500,34 +491,34 @@ class Store:
 
 
 # ---------------------------------------------------------------------- conversion
-def to_arrow(rows: pd.DataFrame):
-    """Check a rows frame against the tidy table and convert it to an Arrow table."""
+def to_arrow(rows: pd.DataFrame, *, where: str = "Store.write"):
+    """Check a rows frame against the tidy table (:func:`multiberts_stats.table.validate_table`:
+    every column of :data:`COLUMNS`, their dtypes, one row per (run, example)) and convert it to
+    an Arrow table."""
     import pyarrow as pa
 
     if not isinstance(rows, pd.DataFrame):
-        raise TypeError(f"The `rows` of a store write must be a pandas DataFrame. "
-                        f"Got {type(rows).__name__} instead.")
+        raise InputTypeError(f"The `rows` of a store write must be a pandas DataFrame. "
+                             f"Got {type(rows).__name__} instead.")
     missing = [c for c in COLUMNS if c not in rows.columns]
     if missing:
         raise StoreError(f"The rows written to the store must hold every column of the tidy "
                          f"table. Missing {missing}; got columns {list(rows.columns)}.")
+    try:
+        validate_table(rows, required=list(COLUMNS), name="rows", caller=where)
+    except TableError as e:
+        raise StoreError(str(e)) from e
     base = _base_schema()
     arrays, fields = [], []
     for field in base:
         col = rows[field.name]
         if pa.types.is_string(field.type):
-            if col.isna().any() and field.name != "cluster":
-                raise StoreError(f"The column `{field.name}` of the rows must have no missing "
-                                 f"values. Got {int(col.isna().sum())} missing.")
             values = col.astype(object).where(col.notna(), None)
             values = [None if v is None else str(v) for v in values]
             arr = pa.array(values, type=pa.string())
-        elif field.name == "layer":
+        elif COLUMNS[field.name] == "Int64":
             arr = pa.array(pd.array(col, dtype="Int64"), type=pa.int64())
         elif pa.types.is_integer(field.type):
-            if col.isna().any():
-                raise StoreError(f"The column `{field.name}` of the rows must have no missing "
-                                 f"values. Got {int(col.isna().sum())} missing.")
             arr = pa.array(np.asarray(col, dtype=np.int64), type=pa.int64())
         else:
             arr = pa.array(np.asarray(pd.to_numeric(col), dtype=np.float64), type=pa.float64())
@@ -586,11 +577,11 @@ def read_predictions(path, *, columns: Iterable[str] | None = None, **filters) -
     if isinstance(path, Store):
         path = path.path
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"The `path` parameter of read_predictions must be a store folder or a "
+        raise InputTypeError(f"The `path` parameter of read_predictions must be a store folder or a "
                         f"Parquet file. Got {type(path).__name__} instead.")
     p = Path(path).expanduser()
     if not p.exists():
-        raise FileNotFoundError(f"The `path` parameter of read_predictions must be an existing "
+        raise DataFileError(f"The `path` parameter of read_predictions must be an existing "
                                 f"store folder or Parquet file. {str(p)!r} does not exist.")
     files = [p] if p.is_file() else sorted(p.glob(f"{_PART_PREFIX}*{_PART_SUFFIX}"))
     if p.is_dir() and not files:  # a plain Parquet dataset folder written by someone else
@@ -600,7 +591,7 @@ def read_predictions(path, *, columns: Iterable[str] | None = None, **filters) -
         frame = _empty_frame()
         bad = [k for k in filters if k not in frame.columns]
         if bad:
-            raise KeyError(f"read_predictions got filters on unknown columns {bad}; the table "
+            raise StoreKeyError(f"read_predictions got filters on unknown columns {bad}; the table "
                            f"has columns {list(frame.columns)}.")
         return frame
     schemas = [pq.read_schema(f).remove_metadata() for f in files]
@@ -608,7 +599,7 @@ def read_predictions(path, *, columns: Iterable[str] | None = None, **filters) -
     names = schema.names
     bad = [k for k in filters if k not in names]
     if bad:
-        raise KeyError(f"read_predictions got filters on unknown columns {bad}; the table has "
+        raise StoreKeyError(f"read_predictions got filters on unknown columns {bad}; the table has "
                        f"columns {names}.")
     expr = None
     for col, value in filters.items():
@@ -631,7 +622,7 @@ def read_predictions(path, *, columns: Iterable[str] | None = None, **filters) -
         cols = list(columns)
         unknown = [c for c in cols if c not in names]
         if unknown:
-            raise KeyError(f"The `columns` parameter of read_predictions names unknown columns "
+            raise StoreKeyError(f"The `columns` parameter of read_predictions names unknown columns "
                            f"{unknown}; the table has columns {names}.")
     table = dataset.to_table(columns=cols, filter=expr)
     frame = table.to_pandas()
@@ -652,7 +643,7 @@ def _coerce(value, arrow_type):
 
     if pa.types.is_integer(arrow_type):
         if isinstance(value, (bool, np.bool_)) or not float(value).is_integer():
-            raise TypeError(f"read_predictions: a filter value for an integer column must be an "
+            raise InputTypeError(f"read_predictions: a filter value for an integer column must be an "
                             f"integer. Got {value!r} instead.")
         return int(value)
     if pa.types.is_floating(arrow_type):

@@ -5,10 +5,11 @@ import warnings
 
 import pytest
 
+from multiberts_stats import metrics, table
 from multiberts_stats.bootstrap import modern, reference, results
 
 
-@pytest.mark.parametrize("module", [reference, modern, results])
+@pytest.mark.parametrize("module", [reference, modern, results, table, metrics])
 def test_docstring_examples(module):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

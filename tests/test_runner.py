@@ -5,16 +5,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
+from test_runner_helpers import (
+    checkpoint_dirs,
+    shared_family,
+    sst2_task,
+    tiny_experiment,
+)
 
 from multiberts_stats import read_predictions
-from multiberts_stats.runner import (Experiment, ExperimentError, cli_run, cli_status, load_experiment,
-                                     run_experiment)
+from multiberts_stats.cli.run import cli_run
+from multiberts_stats.cli.status import cli_status
+from multiberts_stats.runner import (
+    Experiment,
+    ExperimentError,
+    load_experiment,
+    run_experiment,
+)
 from multiberts_stats.store import COLUMNS, Store
-
-from test_runner_helpers import checkpoint_dirs, shared_family, sst2_task, tiny_experiment
 
 
 @pytest.fixture(scope="module")

@@ -22,10 +22,11 @@ import warnings
 
 import numpy as np
 
-from ._validation import (BootstrapInputError, BootstrapTypeError, check_finite, check_level,
+from ..errors import DataWarning
+from .checks import (BootstrapInputError, BootstrapTypeError, check_finite, check_level,
                           check_nboot, check_threshold)
 from .engine import Side, Units, counts_dtype, counts_from_draws, default_batch, stacked_run_scores
-from .vecmetrics import VEC_METRICS, vec_name_for_callable
+from ..metrics import metric_for_callable
 
 __all__ = ["multibootstrap", "report_ci"]
 
@@ -211,7 +212,7 @@ def multibootstrap(run_info, preds, labels, score_fn, paired_seeds=False, sample
                        f"paired analysis: {only}")
                 if verbose:
                     print(f"  Warning: {msg}")
-                warnings.warn(msg, UserWarning, stacklevel=2)
+                warnings.warn(msg, DataWarning, stacklevel=2)
         base_seeds = expt_seeds = common
     else:
         base_seeds = _sorted_seeds(base_rows, "base")
@@ -224,18 +225,18 @@ def multibootstrap(run_info, preds, labels, score_fn, paired_seeds=False, sample
             print(f"  Expt: {n_expt_runs} runs")
 
     # Sides restricted to the runs of the seeds in use; runs of seed s in original row order.
-    vec = vec_name_for_callable(score_fn)
-    if vec == "f1" and getattr(score_fn, "__module__", "").startswith("sklearn") \
-            and not _is_binary(labels, preds):
-        vec = None  # sklearn's binary f1_score on non-binary data: let sklearn speak
+    match = metric_for_callable(score_fn)
+    vm = None if match is None else match.metric.vectorised
+    if match is not None and match.binary_only and not _is_binary(labels, preds):
+        vm = None  # sklearn's binary f1_score on non-binary data: let sklearn speak
     units = Units(num_examples)
     sides = []
     for name, seeds, rows_by_seed in (("base", base_seeds, base_rows),
                                       ("expt", expt_seeds, expt_rows)):
         rows = np.concatenate([rows_by_seed[s] for s in seeds])
         run_seed = np.concatenate([np.full(len(rows_by_seed[s]), i) for i, s in enumerate(seeds)])
-        if vec is not None:
-            side = Side.build(name, seeds, run_seed, units, metric=VEC_METRICS[vec],
+        if vm is not None:
+            side = Side.build(name, seeds, run_seed, units, metric=vm,
                               ex={"label": labels}, run={"prediction": preds[rows]})
         else:
             side = Side.build(name, seeds, run_seed, units, fn=score_fn, y_true=labels,

@@ -21,20 +21,24 @@ See :mod:`multiberts_stats.runner.experiment` for the experiment file and
 
 from __future__ import annotations
 
-import argparse
+import logging
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from multiberts_stats.errors import InputError, InputTypeError
 from multiberts_stats.store import Store
 
 from .executors import EXECUTORS, execute, run_job
 from .experiment import Experiment, ExperimentError, load_experiment
-from .jobs import Job
+from .jobs import CheckpointSpec, Job
+from .methods import METHODS, Method, register_method
 
-__all__ = ["Experiment", "ExperimentError", "Job", "load_experiment", "run_experiment", "RunSummary",
-           "run_job", "cli_run", "cli_status"]
+__all__ = ["Experiment", "ExperimentError", "Job", "CheckpointSpec", "load_experiment",
+           "run_experiment", "RunSummary", "run_job", "METHODS", "Method", "register_method"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -104,12 +108,12 @@ def run_experiment(exp, *, executor: str = "inprocess", workers: int | None = No
     elif isinstance(exp, dict):
         exp = Experiment.from_dict(exp)
     if not isinstance(exp, Experiment):
-        raise TypeError(f"The `exp` parameter of run_experiment must be an Experiment, a TOML path "
+        raise InputTypeError(f"The `exp` parameter of run_experiment must be an Experiment, a TOML path "
                         f"or a dict. Got {type(exp).__name__} instead.")
     if scheduler:
         executor = "dask"
     if executor not in EXECUTORS:
-        raise ValueError(f"The `executor` parameter of run_experiment must be one of {EXECUTORS}. "
+        raise InputError(f"The `executor` parameter of run_experiment must be one of {EXECUTORS}. "
                          f"Got {executor!r} instead.")
     jobs = exp.jobs(device=device, dtype=dtype)
     unique: dict[str, Job] = {}
@@ -130,7 +134,8 @@ def run_experiment(exp, *, executor: str = "inprocess", workers: int | None = No
             todo.append(j)
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo), desc=f"run {exp.name}", unit="job", disable=quiet, file=sys.stderr)
+    bar = tqdm(total=len(todo), desc=f"run {exp.name}", unit="job",
+               disable=quiet or not sys.stderr.isatty(), file=sys.stderr)
     pending = todo
     try:
         while pending:
@@ -149,8 +154,8 @@ def run_experiment(exp, *, executor: str = "inprocess", workers: int | None = No
                     summary.failed += 1
                     summary.errors[res["key"]] = res["error"]
                 bar.update(1)
-                if st == "failed" and not quiet:
-                    bar.write(f"job failed: {unique[res['key']].label()}: {res['error']}", file=sys.stderr)
+                if st == "failed":
+                    logger.warning("job failed: %s: %s", unique[res["key"]].label(), res["error"])
             if not busy:
                 break
             # jobs another runner is running: wait for it to finish (or die), then take what is left
@@ -171,59 +176,5 @@ def run_experiment(exp, *, executor: str = "inprocess", workers: int | None = No
     finally:
         bar.close()
     summary.wall_time = time.perf_counter() - t0
-    if not quiet:
-        print(f"multiberts-stats run {exp.name}: {summary.line()}", file=sys.stderr)
+    logger.info("run %s: %s", exp.name, summary.line())
     return summary
-
-
-def cli_run(argv: list[str]) -> int:
-    """``multiberts-stats run EXPERIMENT.toml [options]``."""
-    p = argparse.ArgumentParser(prog="multiberts-stats run",
-                                description="Run an experiment described in a TOML file into its store.")
-    p.add_argument("experiment", help="the experiment TOML file")
-    p.add_argument("--executor", choices=EXECUTORS, default="inprocess")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (processes / dask)")
-    p.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
-    p.add_argument("--retry-failed", action="store_true", help="rerun jobs recorded as failed")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (overrides the file)")
-    p.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default=None)
-    p.add_argument("--threads", type=int, default=None, help="torch threads per job")
-    a = p.parse_args(argv)
-    try:
-        summary = run_experiment(a.experiment, executor=a.executor, workers=a.workers,
-                                 scheduler=a.scheduler, retry_failed=a.retry_failed, quiet=a.quiet,
-                                 device=a.device, dtype=a.dtype, threads=a.threads)
-    except (ExperimentError, FileNotFoundError) as e:
-        print(f"multiberts-stats run: {e}", file=sys.stderr)
-        return 2
-    if a.quiet:
-        print(summary.line())
-    return 1 if summary.failed else 0
-
-
-def cli_status(argv: list[str]) -> int:
-    """``multiberts-stats status STORE``: done / pending / running / failed jobs."""
-    p = argparse.ArgumentParser(prog="multiberts-stats status",
-                                description="Show done, pending, running and failed jobs of a store.")
-    p.add_argument("store", help="the store folder (or an experiment TOML file)")
-    p.add_argument("--errors", type=int, default=20, help="show at most this many failures")
-    a = p.parse_args(argv)
-    path = Path(a.store)
-    if path.suffix == ".toml" and path.is_file():
-        path = Path(load_experiment(path).store)
-    if not path.is_dir():
-        print(f"multiberts-stats status: the store folder {str(path)!r} does not exist.", file=sys.stderr)
-        return 2
-    st = Store(path, create=False).status()
-    jobs = st["jobs"]
-    print(f"store {path}")
-    print(f"  done     {len(st['done'])}")
-    print(f"  pending  {len(st['pending'])}")
-    print(f"  running  {len(st['running'])}")
-    print(f"  failed   {len(st['failed'])}")
-    for k in sorted(st["failed"])[: a.errors]:
-        d = jobs.get(k, {})
-        what = " ".join(str(d.get(x)) for x in ("method", "task", "checkpoint") if d.get(x) is not None)
-        print(f"    {k}  {what}: {st['errors'][k]}")
-    return 0

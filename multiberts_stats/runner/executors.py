@@ -36,11 +36,12 @@ from pathlib import Path
 
 from multiberts_stats.store import Store
 
+from .methods import METHODS
+from .rows import RunContext
+
 __all__ = ["run_job", "execute", "EXECUTORS", "provenance_base"]
 
 EXECUTORS = ("inprocess", "processes", "dask")
-#: whether the user fixed the thread count (then small models do not drop to one thread)
-EXPLICIT_THREADS: dict = {"value": None}
 
 
 @functools.lru_cache(maxsize=1)
@@ -88,19 +89,6 @@ def _set_threads(threads: int | None) -> None:
             torch.set_num_threads(int(threads))
 
 
-def _method(name):
-    if name == "probe":
-        from .probe import run_probe
-        return run_probe
-    if name == "finetune":
-        from .finetune import run_finetune
-        return run_finetune
-    if name == "zeroshot":
-        from .zeroshot import run_zeroshot
-        return run_zeroshot
-    raise ValueError(f"Unknown method {name!r}; expected one of probe, finetune, zeroshot.")
-
-
 def run_job(job, *, quiet: bool = True, threads: int | None = None,
             default_threads: int | None = None) -> dict:
     """Run one job into its store; never raises for a job's own failure.
@@ -121,7 +109,6 @@ def run_job(job, *, quiet: bool = True, threads: int | None = None,
     import torch
 
     threads_before = torch.get_num_threads()
-    EXPLICIT_THREADS["value"] = threads
     try:
         if store.has(key):  # finished by another runner between our check and our claim
             return {"key": key, "status": "skipped", "error": None, "wall_time": 0.0}
@@ -129,11 +116,12 @@ def run_job(job, *, quiet: bool = True, threads: int | None = None,
         store.log_event("start", key, label=job.label())
         started = _dt.datetime.now(_dt.timezone.utc).isoformat()
         try:
-            rows, extra = _method(job.method)(job, store=store, quiet=quiet)
+            ctx = RunContext(store=store, quiet=quiet, fixed_threads=threads is not None)
+            rows, extra = METHODS[job.method].run(job, ctx)
             wall = time.perf_counter() - t0
             prov = {**provenance_base(), "job_key": key, "job": job.describe(),
                     "experiment": job.experiment, "config": job.config,
-                    "seeds": {"pretrain_seed": job.checkpoint.get("pretrain_seed"),
+                    "seeds": {"pretrain_seed": job.checkpoint.seed,
                               "finetune_seed": job.seed},
                     "started_at": started, "wall_time_s": wall, "method_info": extra}
             store.write(key, rows, prov)

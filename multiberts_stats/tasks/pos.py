@@ -19,7 +19,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .base import DataNotFoundError, Task, TaskError, _first_existing, data_roots, hub_allowed
+from .base import (
+    DataNotFoundError,
+    Task,
+    TaskError,
+    cache_dir,
+    data_roots,
+    first_existing,
+    hub_allowed,
+)
 from .readers import read_conllu
 
 __all__ = ["UPOS", "PosTask", "POS", "align_words_to_subtokens", "explode_tokens", "load_conllu_task"]
@@ -70,7 +78,7 @@ class PosTask(Task):
 
     def data_source(self, data_dir=None) -> str:
         roots = data_roots(data_dir if data_dir is not None else self.data_dir)
-        p, _ = _first_existing(roots, [f"{self.folder}/{self._file(self.default_split)}",
+        p, _ = first_existing(roots, [f"{self.folder}/{self._file(self.default_split)}",
                                        self._file(self.default_split)])
         if p is not None:
             return str(p.parent)
@@ -79,7 +87,7 @@ class PosTask(Task):
     def _load(self, split, data_dir):
         roots = data_roots(data_dir)
         fname = self._file(split)
-        path, looked = _first_existing(roots, [f"{self.folder}/{fname}", fname])
+        path, looked = first_existing(roots, [f"{self.folder}/{fname}", fname])
         if path is None:
             path = self._download(fname, looked)
         return load_conllu_task(path, self.name)
@@ -102,9 +110,7 @@ class PosTask(Task):
         return super().evaluate(df, metrics, prediction_col)
 
     def _download(self, fname, looked) -> Path:
-        from .winogender import _cache_dir
-
-        cache = _cache_dir().parent / self.folder
+        cache = cache_dir(self.folder)
         target = cache / fname
         if target.is_file():
             return target

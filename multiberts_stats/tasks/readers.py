@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from multiberts_stats.errors import DataFileError, DataWarning, InputError
+
 __all__ = [
     "TaskError",
     "MalformedFileError",
@@ -26,7 +28,7 @@ __all__ = [
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
-class TaskError(ValueError):
+class TaskError(InputError):
     """Bad task definition or bad task data (unknown task, missing column, bad label, ...)."""
 
 
@@ -39,7 +41,7 @@ class MalformedFileError(TaskError):
         self.lines = list(lines or [])
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(DataFileError):
     """No local file and no reachable hub for a task's data; the message says where it looked."""
 
 
@@ -60,7 +62,7 @@ def _report_bad(bad: list[tuple[int, str]], path: Path, on_bad_lines: str, n_tot
     more = f" (and {len(bad) - 10} more)" if len(bad) > 10 else ""
     msg = f"{path}: {len(bad)} malformed line(s) out of {n_total}: {shown}{more}."
     if on_bad_lines == "warn":
-        warnings.warn(msg + " These lines were skipped.", stacklevel=3)
+        warnings.warn(msg + " These lines were skipped.", DataWarning, stacklevel=3)
         return
     raise MalformedFileError(msg + " Pass on_bad_lines='warn' to skip them with a warning.",
                              path=path, lines=bad)
