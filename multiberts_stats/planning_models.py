@@ -32,7 +32,6 @@ COMPONENT_NAMES = ("seed", "example", "seed_example", "run", "residual", "baseli
 #: designs a plan can be made for
 PLAN_DESIGNS = ("single", "paired", "unpaired", "fixed_baseline")
 _LINEAR_METRICS = ("accuracy", "error", "mean")
-_CONDITION_COLS = ("family", "task", "method", "layer", "step", "split")
 
 
 def _check_design(design, func: str) -> str:
@@ -233,37 +232,18 @@ def _side_rows(ms: dict, S: int, R: int, J: int, prefix: str, notes: list, side:
 
 
 def _cube(obj, side: str, metric: str, score_col, seed_col: str, run_cols, func: str):
-    """One side of a pilot as (seeds, example ids, Y (S, R, J))."""
-    import pandas as pd
+    """One side of a pilot as (seeds, example ids, Y (S, R, J)).
 
-    from multiberts_stats.bootstrap import MatrixRuns
+    A tidy table goes through the one tidy -> matrix conversion
+    (:func:`multiberts_stats.table.to_matrix_runs`).
+    """
+    from multiberts_stats.table import CONDITION_COLUMNS, MatrixRuns, to_matrix_runs
 
-    if isinstance(obj, MatrixRuns):
-        ri = obj.run_info
-        col = seed_col if seed_col in ri.columns else ("seed" if "seed" in ri.columns else None)
-        if col is None:
-            raise InputError(f"`{side}.run_info` passed to {func} needs the seed column "
-                             f"{seed_col!r}. Got columns {list(ri.columns)}.")
-        preds = np.asarray(obj.preds, float)
-        if metric == "mean":
-            sc = obj.run_columns.get(score_col or "score", preds)
-            scores = np.asarray(sc, float)
-        else:
-            scores = (preds == np.asarray(obj.labels)[None, :]).astype(float)
-        seeds_per_run = ri[col].to_numpy()
-        ids = np.arange(preds.shape[1]) if obj.example_ids is None else np.asarray(obj.example_ids)
-    elif hasattr(obj, "columns") and hasattr(obj, "groupby"):
+    col = score_col or "score"
+    if hasattr(obj, "columns") and hasattr(obj, "groupby"):
         df = obj
-        if len(df) == 0:
-            raise InputError(f"The `{side}` pilot passed to {func} must have rows. Got an empty table.")
-        need = [seed_col, "example_id"] + (["label", "prediction"] if metric != "mean"
-                                           else [score_col or "score"])
-        miss = [c for c in need if c not in df.columns]
-        if miss:
-            raise InputError(f"The `{side}` pilot passed to {func} needs the column(s) {miss} for "
-                             f"metric {metric!r}. Got columns {list(df.columns)}.")
-        for c in _CONDITION_COLS:
-            if c in df.columns and df[c].nunique(dropna=False) > 1:
+        for c in CONDITION_COLUMNS:
+            if c != "checkpoint" and c in df.columns and df[c].nunique(dropna=False) > 1:
                 raise InputError(f"The `{side}` pilot passed to {func} must be one condition, but "
                                  f"column {c!r} takes several values: "
                                  f"{sorted(map(str, df[c].unique()))[:10]}. Select one (e.g. "
@@ -272,30 +252,19 @@ def _cube(obj, side: str, metric: str, score_col, seed_col: str, run_cols, func:
             run_cols = [c for c in ("finetune_seed", "hparams") if c in df.columns]
         else:
             run_cols = [run_cols] if isinstance(run_cols, str) else list(run_cols)
-        keys = [seed_col] + [c for c in run_cols if c != seed_col]
-        run_code = df.groupby(keys, sort=True, dropna=False).ngroup().to_numpy()
-        ex_code, ids = pd.factorize(df["example_id"], sort=True)
-        n_runs, J = int(run_code.max()) + 1, len(ids)
-        cnt = np.bincount(run_code * J + ex_code, minlength=n_runs * J)
-        if (cnt != 1).any():
-            raise InputError(f"The `{side}` pilot passed to {func} must have exactly one row per "
-                             f"(run, example_id) (runs identified by {keys}). Got "
-                             f"{int((cnt == 0).sum())} missing and {int((cnt > 1).sum())} "
-                             "duplicated (run, example) pairs.")
-        if metric == "mean":
-            v = df[score_col or "score"].to_numpy(float)
-        else:
-            v = (df["prediction"].to_numpy() == df["label"].to_numpy()).astype(float)
-        scores = np.empty(n_runs * J)
-        scores[run_code * J + ex_code] = v
-        scores = scores.reshape(n_runs, J)
-        first = np.zeros(n_runs, dtype=np.int64)
-        first[run_code] = np.arange(len(df))
-        seeds_per_run = df[seed_col].to_numpy()[first]
-        ids = np.asarray(ids)
-    else:
+        kw = (dict(value=None, label=None, run_values=[col]) if metric == "mean" else {})
+        obj = to_matrix_runs(df, seed_col=seed_col, run_cols=run_cols, side=side, caller=func,
+                             **kw)
+    if not isinstance(obj, MatrixRuns):
         raise InputTypeError(f"The `{side}` parameter of {func} must be a tidy pandas DataFrame or "
                              f"a MatrixRuns. Got {type(obj).__name__} instead.")
+    if metric == "mean":
+        scores = np.asarray(obj.matrix(col), float)
+    else:
+        scores = (np.asarray(obj.matrix("prediction"))
+                  == np.asarray(obj.example_column("label"))[None, :]).astype(float)
+    seeds_per_run = obj.seed_values(seed_col)
+    ids = np.arange(scores.shape[1]) if obj.example_ids is None else np.asarray(obj.example_ids)
     if not np.all(np.isfinite(scores)):
         raise InputError(f"The `{side}` pilot passed to {func} must have finite scores. Got "
                          f"{int((~np.isfinite(scores)).sum())} NaN/inf values.")

@@ -293,6 +293,19 @@ def test_bad_input(kwargs, match):
         plan_experiment(PAIRED, simulate=False, **kwargs)
 
 
+def test_pilot_must_be_one_balanced_condition():
+    rng = np.random.default_rng(0)
+    t = _table(rng.normal(size=(3, 2, 20)))
+    mixed = pd.concat([t.assign(layer=3), t.assign(layer=4)])
+    with pytest.raises(InputError, match=r"one condition.*'layer'.*\['3', '4'\]"):
+        fit_components(mixed, metric="mean")
+    unbalanced = t[~((t.pretrain_seed == 0) & (t.finetune_seed == 1))]
+    with pytest.raises(InputError, match=r"same number of runs in every seed.*\{0: 1, 1: 2, 2: 2\}"):
+        fit_components(unbalanced, metric="mean")
+    with pytest.raises(InputError, match=r"`metric` parameter of fit_components .* Got 'f1'"):
+        fit_components(t, metric="f1")
+
+
 def test_bad_components_and_models():
     with pytest.raises(InputError, match=r"`seed` parameter of Components .* >= 0. Got -0.1"):
         Components(seed=-0.1)
