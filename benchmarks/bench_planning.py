@@ -10,6 +10,9 @@ Three parts (``--part``):
 * ``coverage``: pilots of 5 seeds x 2 runs drawn from known models; the share of pilots whose
   reported 95% interval of each component covers the true component (Clopper-Pearson
   interval), and the share covering all components at once.
+* ``flag``: the "too small to plan from" rule on pilots of several sizes: how often it fires,
+  and how often the plan is off (the true power of the recommended design outside 0.8 +- 0.1)
+  with and without it.
 * ``speed``: a plan over 50 designs at 500 simulated experiments each (Gaussian paired model,
   percentile test, nboot 200; and the corrected test), timed; the baseline, one ``multiboot``
   call per experiment (``measure_power``), timed on a subset in the same process and
@@ -47,16 +50,16 @@ CASES = [
                                                            runs=[1, 2, 3])),
     ("probit paired (accuracy), percentile",
      ProbitModel(mu=1.0, sd_seed=0.1, sd_example=1.0, sd_seed_example=0.2, sd_run=0.1,
-                 effect=0.12), dict(design="paired"), dict(seeds=[5, 10, 15, 20, 25],
+                 effect=0.12), dict(design="paired"), dict(seeds=[4, 6, 8, 10, 12, 15, 20],
                                                            runs=[1, 2, 3])),
     ("probit paired (accuracy), corrected",
      ProbitModel(mu=1.0, sd_seed=0.1, sd_example=1.0, sd_seed_example=0.2, sd_run=0.1,
                  effect=0.12), dict(design="paired", method="corrected"),
-     dict(seeds=[5, 10, 15, 20, 25], runs=[1, 2, 3])),
+     dict(seeds=[4, 6, 8, 10, 12, 15, 20], runs=[1, 2, 3])),
     ("Gaussian unpaired, corrected",
      Components(seed=3e-4, example=2e-3, seed_example=1e-3, run=2e-4, residual=0.2,
                 design="unpaired"), dict(effect=0.025, method="corrected"),
-     dict(seeds=[5, 10, 15, 20, 30], runs=[1, 2])),
+     dict(seeds=[5, 8, 10, 12, 15, 20, 30], runs=[1, 2])),
     ("Gaussian fixed baseline, percentile",
      Components(seed=3e-4, example=2e-3, seed_example=1e-3, run=2e-4, residual=0.2,
                 baseline_run=2e-4, baseline_residual=0.2, design="fixed_baseline"),
@@ -65,8 +68,9 @@ CASES = [
 
 
 def validation(args):
-    print(f"Predicted power at the recommended design (planner: {args.sim} simulated experiments,"
-          f" nboot 200, costs: seed 10, run 1) vs measured through multiboot ({args.real} "
+    print(f"Predicted power at the recommended design (planner: {args.sim} simulated experiments"
+          " per design, the recommended one re-estimated on 2,000 fresh ones, nboot 200, costs: "
+          "seed 10, run 1) vs measured through multiboot ({args.real} "
           "independent experiments per column), 500 examples, two-sided tests at 5%\n")
     head = (f"{'model, test':<38} {'target':>6} | {'design S x R x J':>16} | {'analytic':>8} "
             f"{'predicted':>9} | {'measured nb200 [95% CI]':>24} {'diff':>6} | "
@@ -138,6 +142,50 @@ def coverage(args):
     print()
 
 
+def flag(args):
+    """The "too small to plan from" rule against what it protects from: a plan that is off."""
+    truth = ProbitModel(mu=1.0, sd_seed=0.1, sd_example=1.0, sd_seed_example=0.2, sd_run=0.1,
+                        effect=0.12)
+    tc = truth.components("paired")
+    grid = dict(seeds=[3, 5, 10, 15, 20, 25, 30, 40, 50, 75, 100], runs=[1, 2, 3, 5],
+                examples=[872], simulate=False, cost_seed=10, cost_run=1)
+    eff = 0.02
+    print(f"The too-small rule: pilots of the probit paired model ({args.flag_pilots} per row, 872 "
+          f"examples), a plan for effect {eff} at power 0.8 (analytic, costs seed 10, run 1); a "
+          "plan is 'off' when the true power of its recommended design is outside 0.8 +- 0.1\n")
+    print(f"{'pilot S x R':>11} | {'flagged':>7} | {'off':>5} | {'off | flagged':>13} | "
+          f"{'off | not flagged':>17} | {'median power range':>18}")
+    rng = np.random.default_rng(21)
+    for S, R in args.flag_sizes:
+        n_flag = n_off = off_f = off_nf = 0
+        ranges = []
+        for _ in range(args.flag_pilots):
+            b, e = simulate_pilot(truth, S, R, 872, design="paired", rng=rng)
+            c = fit_components(b, e, design="paired", n_draws=1000, rng=rng)
+            p = plan_experiment(c, eff, **grid)
+            r = p.recommended
+            if r is None:
+                true_power = 0.0
+            else:
+                row = plan_experiment(tc, eff, seeds=[r["seeds"]], runs=[r["runs"]],
+                                      examples=[872], simulate=False).table.iloc[0]
+                true_power = row.power_analytic
+            off = abs(true_power - 0.8) > 0.1
+            n_flag += p.pilot_too_small
+            n_off += off
+            off_f += off and p.pilot_too_small
+            off_nf += off and not p.pilot_too_small
+            if p.power_range:
+                ranges.append(p.power_range)
+        nf = max(n_flag, 1)
+        nn = max(args.flag_pilots - n_flag, 1)
+        med = np.median(np.array(ranges), axis=0) if ranges else (np.nan, np.nan)
+        print(f"{f'{S} x {R}':>11} | {n_flag / args.flag_pilots:>7.2f} | "
+              f"{n_off / args.flag_pilots:>5.2f} | {off_f / nf:>13.2f} | {off_nf / nn:>17.2f} | "
+              f"{f'{med[0]:.2f}-{med[1]:.2f}':>18}", flush=True)
+    print()
+
+
 def speed(args):
     comp = Components(seed=2e-4, example=3e-3, seed_example=1e-3, run=3e-4, residual=0.2,
                       design="paired")
@@ -184,10 +232,14 @@ def speed(args):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=["validation", "coverage", "speed", "all"], default="all")
+    ap.add_argument("--part", choices=["validation", "coverage", "flag", "speed", "all"],
+                    default="all")
+    ap.add_argument("--flag-pilots", type=int, default=100)
+    ap.add_argument("--flag-sizes", type=lambda t: tuple(map(int, t.split("x"))), nargs="+",
+                    default=[(5, 2), (10, 2), (25, 2), (25, 5), (50, 5)])
     ap.add_argument("--targets", type=float, nargs="+", default=[0.8, 0.9])
     ap.add_argument("--sim", type=int, default=500, help="planner experiments per design")
-    ap.add_argument("--real", type=int, default=300, help="multiboot experiments per check")
+    ap.add_argument("--real", type=int, default=500, help="multiboot experiments per check")
     ap.add_argument("--no-nboot1000", dest="nboot1000", action="store_false")
     ap.add_argument("--pilots", type=int, default=300)
     ap.add_argument("--pilot-examples", type=int, default=400)
@@ -200,6 +252,8 @@ def main(argv=None):
         validation(args)
     if args.part in ("coverage", "all"):
         coverage(args)
+    if args.part in ("flag", "all"):
+        flag(args)
 
 
 if __name__ == "__main__":

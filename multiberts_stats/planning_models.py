@@ -212,7 +212,55 @@ def _mean_squares(Y: np.ndarray) -> dict:
     return {k: (float(ss / df) if df > 0 else 0.0, int(df)) for k, (ss, df) in ms.items()}
 
 
-def _side_rows(ms: dict, S: int, R: int, J: int, prefix: str, notes: list, side: str) -> dict:
+def _ms_all(design: str, arrays: list) -> dict:
+    """Every mean square (value, df) the components of ``design`` are made of."""
+    if design in ("single", "paired"):
+        return {"d" + k: v for k, v in _mean_squares(arrays[0]).items()}
+    Yb, Ye = arrays
+    J = Ye.shape[2]
+    ms = {"e" + k: v for k, v in _mean_squares(Ye).items()}
+    dcol = Ye.mean(axis=(0, 1)) - Yb.mean(axis=(0, 1))
+    ms["dcol"] = (float(np.var(dcol, ddof=1)), J - 1)
+    mb = _mean_squares(Yb)
+    if design == "unpaired":
+        ms.update({"b" + k: v for k, v in mb.items()})
+    else:
+        ms["brun"], ms["bres"] = mb["run"], mb["res"]
+    return ms
+
+
+_EXAMPLE_LEVEL = ("ex", "sxe", "res", "dcol")
+
+
+def _example_df(ms: dict, design: str, arrays: list, n_boot: int, rng) -> dict:
+    """Degrees of freedom of the example-level mean squares from a bootstrap over examples.
+
+    Under normality ``MS ~ E[MS] chi2_df / df``. Binary scores are not normal and, more
+    important, their per-example variances differ (an easy example has little Bernoulli noise),
+    so which examples the pilot holds moves the example-level mean squares more than the
+    chi-square says. The bootstrap variance of each such mean square gives its effective
+    degrees of freedom ``2 MS^2 / Var*(MS)``, used (when smaller than the nominal ones) in its
+    pivot. Seed-level mean squares keep their chi-square pivots (seeds, not examples, move them).
+    """
+    if n_boot <= 0:
+        return ms
+    J = arrays[-1].shape[2]
+    keys = [k for k in ms if k.endswith(_EXAMPLE_LEVEL) and ms[k][1] > 0]
+    vals = np.empty((n_boot, len(keys)))
+    for b in range(n_boot):
+        idx = rng.integers(0, J, J)
+        m = _ms_all(design, [a[:, :, idx] for a in arrays])
+        vals[b] = [m[k][0] for k in keys]
+    out = dict(ms)
+    for i, k in enumerate(keys):
+        v = float(np.var(vals[:, i], ddof=1))
+        if v > 0:
+            df_eff = 2 * ms[k][0] ** 2 / v
+            out[k] = (ms[k][0], max(1.0, min(float(ms[k][1]), df_eff)))
+    return out
+
+
+def _side_rows(S: int, R: int, J: int, prefix: str, notes: list, side: str) -> dict:
     """Coefficient rows (over the mean squares named ``prefix+key``) of one side's components."""
     k = {n: prefix + n for n in ("seed", "run", "ex", "sxe", "res")}
     if R > 1:
@@ -312,14 +360,15 @@ def _gpq(ms: dict, rows: dict, n_draws: int, level: float, rng) -> tuple[dict, d
 
 def fit_components(base, expt=None, *, design=None, metric="accuracy", score_col=None,
                    seed_col="pretrain_seed", run_cols=None, confidence_level=0.95,
-                   n_draws=4000, rng=0) -> Components:
+                   n_draws=4000, n_example_boot=100, rng=0) -> Components:
     """Fit the crossed variance components of a pilot (one procedure, or a comparison).
 
     A balanced ANOVA of seeds x runs-within-seed x examples (method of moments: unbiased,
     no distributional assumption for the point estimates); intervals are generalised
     confidence intervals from the chi-square pivots of the mean squares (exact for a single
-    mean square under normality, close to nominal for differences of mean squares; their
-    coverage on binary and continuous pilots is measured in docs/statistics.md).
+    mean square under normality, close to nominal for differences of mean squares), the
+    example-level ones with effective degrees of freedom from a bootstrap over examples
+    (binary scores); their coverage on binary and continuous pilots is in docs/statistics.md.
 
     Parameters
     ----------
@@ -344,6 +393,9 @@ def fit_components(base, expt=None, *, design=None, metric="accuracy", score_col
         Level of the component intervals (default 0.95).
     n_draws : int
         Draws of the generalised pivots (default 4000).
+    n_example_boot : int
+        Bootstrap replicates over examples that set the effective degrees of freedom of the
+        example-level mean squares (default 100; 0 keeps the nominal chi-square ones).
     rng : None, int or numpy Generator
         Randomness of the pivot draws (default 0).
 
@@ -402,7 +454,6 @@ def fit_components(base, expt=None, *, design=None, metric="accuracy", score_col
     Yb = sides["base"][2]
     J = Yb.shape[2]
     binary = all(np.isin(np.unique(s[2]), [0.0, 1.0]).all() for s in sides.values())
-    ms: dict = {}
     rows: dict = {}
     if design in ("single", "paired"):
         Y = Yb
@@ -422,25 +473,18 @@ def fit_components(base, expt=None, *, design=None, metric="accuracy", score_col
                                  f"on both sides. Got {Yb.shape[1]} (base) and {Ye.shape[1]} (expt).")
             Y = Ye - Yb
         S, R, _ = Y.shape
-        for key, v in _mean_squares(Y).items():
-            ms["d" + key] = v
-        rows = _side_rows(_mean_squares(Y), S, R, J, "d", notes, "")
+        arrays = [Y]
+        rows = _side_rows(S, R, J, "d", notes, "")
         estimate = float(Y.mean())
         pilot = {"n_seeds": S, "n_runs": R, "n_examples": J}
     else:
         Ye = sides["expt"][2]
         Se, Re, _ = Ye.shape
-        for key, v in _mean_squares(Ye).items():
-            ms["e" + key] = v
-        rows = _side_rows(_mean_squares(Ye), Se, Re, J, "e", notes, "expt")
-        dcol = Ye.mean(axis=(0, 1)) - Yb.mean(axis=(0, 1))
-        ms["dcol"] = (float(np.var(dcol, ddof=1)), J - 1)
+        rows = _side_rows(Se, Re, J, "e", notes, "expt")
         ex = {"dcol": 1.0, "esxe": -1.0 / (Se * Re)}
         if design == "unpaired":
             Sb, Rb, _ = Yb.shape
-            for key, v in _mean_squares(Yb).items():
-                ms["b" + key] = v
-            rb = _side_rows(_mean_squares(Yb), Sb, Rb, J, "b", notes, "base")
+            rb = _side_rows(Sb, Rb, J, "b", notes, "base")
             for comp in ("seed", "seed_example", "run", "residual"):
                 rows[comp] = {**rows[comp], **rb[comp]}
             ex["bsxe"] = -1.0 / (Sb * Rb)
@@ -451,8 +495,6 @@ def fit_components(base, expt=None, *, design=None, metric="accuracy", score_col
                              "the runs of one artifact.")
                 Yb = Yb.reshape(1, -1, J)
             Rb = Yb.shape[1]
-            mb = _mean_squares(Yb)
-            ms["brun"], ms["bres"] = mb["run"], mb["res"]
             if Rb > 1:
                 rows["baseline_run"] = {"brun": 1 / J, "bres": -1 / J}
                 rows["baseline_residual"] = {"bres": 1.0}
@@ -463,6 +505,9 @@ def fit_components(base, expt=None, *, design=None, metric="accuracy", score_col
             pilot = {"n_seeds": Se, "n_runs": Re, "n_examples": J, "baseline_runs": Rb}
         rows["example"] = ex
         estimate = float(Ye.mean() - Yb.mean())
+        arrays = [Yb, Ye]
+    ms = _ms_all(design, arrays)
+    ms = _example_df(ms, design, arrays, n_example_boot, rng)
     est, iv, draws = _gpq(ms, rows, n_draws, confidence_level, rng)
     label = metric if metric != "mean" else (score_col or "score")
     if hasattr(base, "columns") and "task" in getattr(base, "columns", []) and len(base):
