@@ -56,6 +56,10 @@ CASES = [
      ProbitModel(mu=1.0, sd_seed=0.1, sd_example=1.0, sd_seed_example=0.2, sd_run=0.1,
                  effect=0.12), dict(design="paired", method="corrected"),
      dict(seeds=[4, 6, 8, 10, 12, 15, 20], runs=[1, 2, 3])),
+    ("probit paired, Gaussian plan, percentile",  # planned from its components, as a pilot fit
+     ProbitModel(mu=1.0, sd_seed=0.1, sd_example=1.0, sd_seed_example=0.2, sd_run=0.1,
+                 effect=0.12), dict(design="paired", via_components=True),
+     dict(seeds=[4, 6, 8, 10, 12, 15, 20], runs=[1, 2, 3])),
     ("Gaussian unpaired, corrected",
      Components(seed=3e-4, example=2e-3, seed_example=1e-3, run=2e-4, residual=0.2,
                 design="unpaired"), dict(effect=0.025, method="corrected"),
@@ -70,7 +74,7 @@ CASES = [
 def validation(args):
     print(f"Predicted power at the recommended design (planner: {args.sim} simulated experiments"
           " per design, the recommended one re-estimated on 2,000 fresh ones, nboot 200, costs: "
-          "seed 10, run 1) vs measured through multiboot ({args.real} "
+          f"seed 10, run 1) vs measured through multiboot ({args.real} "
           "independent experiments per column), 500 examples, two-sided tests at 5%\n")
     head = (f"{'model, test':<38} {'target':>6} | {'design S x R x J':>16} | {'analytic':>8} "
             f"{'predicted':>9} | {'measured nb200 [95% CI]':>24} {'diff':>6} | "
@@ -79,15 +83,23 @@ def validation(args):
     print("-" * len(head))
     worst = 0.0
     for name, truth, kw, grid in CASES:
+        if args.cases and not any(c in name for c in args.cases):
+            continue
+        kw = dict(kw)
+        model = truth
+        if kw.pop("via_components", False):
+            model = truth.components(kw.pop("design"))
+            kw["effect"] = truth.delta()
         for target in args.targets:
             t0 = time.perf_counter()
-            p = plan_experiment(truth, power=target, examples=[500], n_sim=args.sim, nboot=200,
+            p = plan_experiment(model, power=target, examples=[500], n_sim=args.sim, nboot=200,
                                 cost_seed=10, cost_run=1, rng=1, **grid, **kw)
             r = p.recommended
             if r is None:
                 print(f"{name:<38} {target:>6} | none reaches the target")
                 continue
-            common = dict(effect=kw.get("effect"), design=kw.get("design"),
+            common = dict(effect=None if isinstance(truth, ProbitModel) else kw.get("effect"),
+                          design=kw.get("design", getattr(model, "design", None)),
                           method=kw.get("method", "percentile"))
             m = measure_power(truth, r["seeds"], r["runs"], r["examples"],
                               n_experiments=args.real, nboot=200, rng=2, **common)
@@ -238,6 +250,7 @@ def main(argv=None):
     ap.add_argument("--flag-sizes", type=lambda t: tuple(map(int, t.split("x"))), nargs="+",
                     default=[(5, 2), (10, 2), (25, 2), (25, 5), (50, 5)])
     ap.add_argument("--targets", type=float, nargs="+", default=[0.8, 0.9])
+    ap.add_argument("--cases", nargs="+", default=None, help="validation rows whose name holds one")
     ap.add_argument("--sim", type=int, default=500, help="planner experiments per design")
     ap.add_argument("--real", type=int, default=500, help="multiboot experiments per check")
     ap.add_argument("--no-nboot1000", dest="nboot1000", action="store_false")

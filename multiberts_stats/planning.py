@@ -238,11 +238,14 @@ class ExperimentPlan:
         ax.set_ylabel("power" if y == "power" else f"{t['confidence_level']:.0%} interval width")
         if y == "power":
             ax.set_ylim(0, 1.02)
-        label = self.components.pilot.get("label", "score")
-        what = (f"effect {t['effect_abs']:.3g}, alpha {t['alpha']:g}" if y == "power"
-                else f"target width {t['width']:.3g}")
-        ax.set_title(f"{label}: {t['design']} {t['method']} test, {what}, {runs} run(s)/seed",
-                     fontsize=10)
+        label = self.components.pilot.get("label", "the score")
+        if y == "power":
+            title = (f"Power to detect {t['effect_abs']:.3g} in {label}\n{t['design']} design, "
+                     f"{t['method']} test, alpha {t['alpha']:g}, {runs} run(s) per seed")
+        else:
+            title = (f"{t['confidence_level']:.0%} interval width of {label}\n{t['design']}, "
+                     f"{t['method']} interval, {runs} run(s) per seed")
+        ax.set_title(title, fontsize=10)
         ax.legend(fontsize=7, loc="best")
         ax.grid(alpha=0.3)
         return ax

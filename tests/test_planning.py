@@ -326,7 +326,7 @@ def test_figure(tmp_path):
     p = plan_experiment(PAIRED, 0.015, seeds=[5, 10, 20, 30], runs=[3], examples=[500, 1000, 2000],
                         n_sim=100)
     ax = p.plot()
-    assert ax.get_title() and "effect" in ax.get_title()
+    assert ax.get_title().startswith("Power to detect 0.015")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any("target power" in x for x in labels) and any("2,000 examples" in x for x in labels)
     ax.figure.savefig(tmp_path / "plan.png")
