@@ -159,17 +159,22 @@ def flag(args):
     truth = ProbitModel(mu=1.0, sd_seed=0.1, sd_example=1.0, sd_seed_example=0.2, sd_run=0.1,
                         effect=0.12)
     tc = truth.components("paired")
-    grid = dict(seeds=[3, 5, 10, 15, 20, 25, 30, 40, 50, 75, 100], runs=[1, 2, 3, 5],
+    grid = dict(seeds=[3, 5, 8, 10, 12, 15, 20, 25, 30, 40, 50, 75, 100], runs=[1, 2, 3, 4, 5],
                 examples=[872], simulate=False, cost_seed=10, cost_run=1)
     eff = 0.02
+    oracle = plan_experiment(tc, eff, **grid)
+    true_tab = oracle.table.set_index(["seeds", "runs"])
+    o = oracle.recommended
     print(f"The too-small rule: pilots of the probit paired model ({args.flag_pilots} per row, 872 "
-          f"examples), a plan for effect {eff} at power 0.8 (analytic, costs seed 10, run 1); a "
-          "plan is 'off' when the true power of its recommended design is outside 0.8 +- 0.1\n")
-    print(f"{'pilot S x R':>11} | {'flagged':>7} | {'off':>5} | {'off | flagged':>13} | "
-          f"{'off | not flagged':>17} | {'median power range':>18}")
+          f"examples), a plan for effect {eff} at power 0.8 (analytic, costs seed 10, run 1). "
+          f"With the true components the plan is {o['seeds']} seeds x {o['runs']} runs (cost "
+          f"{o['cost']:.0f}). A plan is 'off' when its recommended design's true power is below "
+          "0.7 (underpowered) or its cost over 1.5x that (overspent).\n")
+    print(f"{'pilot S x R':>11} | {'flagged':>7} | {'off':>5} | {'under':>5} | {'over':>5} | "
+          f"{'off | flagged':>13} | {'off | not flagged':>17} | {'median power range':>18}")
     rng = np.random.default_rng(21)
     for S, R in args.flag_sizes:
-        n_flag = n_off = off_f = off_nf = 0
+        n_flag = n_off = off_f = off_nf = n_under = n_over = 0
         ranges = []
         for _ in range(args.flag_pilots):
             b, e = simulate_pilot(truth, S, R, 872, design="paired", rng=rng)
@@ -177,23 +182,25 @@ def flag(args):
             p = plan_experiment(c, eff, **grid)
             r = p.recommended
             if r is None:
-                true_power = 0.0
+                under, over = True, False
             else:
-                row = plan_experiment(tc, eff, seeds=[r["seeds"]], runs=[r["runs"]],
-                                      examples=[872], simulate=False).table.iloc[0]
-                true_power = row.power_analytic
-            off = abs(true_power - 0.8) > 0.1
+                under = true_tab.loc[(r["seeds"], r["runs"]), "power_analytic"] < 0.7
+                over = r["cost"] > 1.5 * o["cost"]
+            off = under or over
+            n_under += under
+            n_over += over
             n_flag += p.pilot_too_small
             n_off += off
             off_f += off and p.pilot_too_small
             off_nf += off and not p.pilot_too_small
             if p.power_range:
                 ranges.append(p.power_range)
-        nf = max(n_flag, 1)
-        nn = max(args.flag_pilots - n_flag, 1)
+        n = args.flag_pilots
+        nf, nn = max(n_flag, 1), max(n - n_flag, 1)
         med = np.median(np.array(ranges), axis=0) if ranges else (np.nan, np.nan)
-        print(f"{f'{S} x {R}':>11} | {n_flag / args.flag_pilots:>7.2f} | "
-              f"{n_off / args.flag_pilots:>5.2f} | {off_f / nf:>13.2f} | {off_nf / nn:>17.2f} | "
+        print(f"{f'{S} x {R}':>11} | {n_flag / n:>7.2f} | {n_off / n:>5.2f} | {n_under / n:>5.2f} | "
+              f"{n_over / n:>5.2f} | {off_f / nf:>13.2f} | "
+              f"{(off_nf / nn) if n > n_flag else float('nan'):>17.2f} | "
               f"{f'{med[0]:.2f}-{med[1]:.2f}':>18}", flush=True)
     print()
 

@@ -39,8 +39,10 @@ __all__ = [
     "DEFAULT_RUNS",
     "DEFAULT_SEEDS",
     "PLAN_DESIGNS",
+    "TOO_SMALL_POWER_DROP",
     "TOO_SMALL_SHARE",
     "TOO_SMALL_SPAN",
+    "TOO_SMALL_WIDTH_RATIO",
     "Components",
     "ExperimentPlan",
     "ProbitModel",
@@ -54,11 +56,15 @@ __all__ = [
 #: default grid of seeds (per side) and runs per seed
 DEFAULT_SEEDS = (3, 5, 10, 15, 20, 25, 30, 40, 50)
 DEFAULT_RUNS = (1, 2, 5)
-#: a component whose interval spans more than this factor (high / low; low = 0 counts as
-#: infinite) and that could carry TOO_SMALL_SHARE of the variance at the recommended design
-#: makes the pilot "too small to plan from"
+#: a too-small pilot's warning names the components whose interval spans more than this factor
+#: (high / low; low = 0 counts as infinite) and could carry TOO_SMALL_SHARE of the variance
 TOO_SMALL_SPAN = 100.0
 TOO_SMALL_SHARE = 0.10
+#: the pilot is "too small to plan from" when, over the 95% range of its components'
+#: uncertainty, the recommended design's power can fall more than this below the target ...
+TOO_SMALL_POWER_DROP = 0.2
+#: ... or (width plans) its interval can be this many times wider than the target
+TOO_SMALL_WIDTH_RATIO = 1.5
 _METHODS = ("percentile", "corrected")
 _CHUNK_CELLS = 4_000_000  # simulated (experiment, seed, example) cells held at once
 _ALTERNATIVES = ("two-sided", "one-sided")
@@ -119,9 +125,11 @@ class ExperimentPlan:
     warnings : list of str
         Including whether the pilot is too small to plan from.
     pilot_too_small : bool
-    power_range : tuple or None
-        Analytic power at the recommended design over the 95% range of the components'
-        uncertainty (pilot fits only).
+        Over the 95% range of the components' uncertainty (pilot fits only), the recommended
+        design's power can fall more than :data:`TOO_SMALL_POWER_DROP` below the target (width
+        plans: its width exceed :data:`TOO_SMALL_WIDTH_RATIO` times the target).
+    power_range, width_range : tuple or None
+        Analytic power (width) at the recommended design over that range (pilot fits only).
     """
 
     table: object
@@ -132,6 +140,7 @@ class ExperimentPlan:
     warnings: list = field(default_factory=list)
     pilot_too_small: bool = False
     power_range: tuple | None = None
+    width_range: tuple | None = None
 
     def to_frame(self):
         """The design table (a copy)."""
@@ -155,6 +164,7 @@ class ExperimentPlan:
         comp = self.components.to_frame()
         return clean({"target": self.target, "recommended": self.recommended,
                       "pilot_too_small": self.pilot_too_small, "power_range": self.power_range,
+                      "width_range": self.width_range,
                       "warnings": list(self.warnings), "settings": self.settings,
                       "components": comp.to_dict("records"),
                       "designs": self.table.to_dict("records")})
@@ -180,6 +190,9 @@ class ExperimentPlan:
         if self.power_range is not None:
             lines.append(f"Over the uncertainty of the components, its analytic power ranges "
                          f"{self.power_range[0]:.2f}-{self.power_range[1]:.2f}.")
+        if self.width_range is not None:
+            lines.append(f"Over the uncertainty of the components, its analytic width ranges "
+                         f"{self.width_range[0]:.3g}-{self.width_range[1]:.3g}.")
         lines += [f"Warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -445,36 +458,57 @@ def _choose(tab, col, ok, objective):
 
 
 def _uncertainty(plan: ExperimentPlan, comp, rec_row, method, effect, alpha, alternative, level):
-    """Pilot-too-small rule and the power range over the components' draws."""
-    p = comp.pilot
-    S, R, J = ((rec_row["seeds"], rec_row["runs"], rec_row["examples"]) if rec_row else
-               (p.get("n_seeds", 10), p.get("n_runs", 1), p.get("n_examples", 1000)))
+    """The power (width) range over the components' uncertainty and the too-small rule."""
+    from scipy.special import ndtr, ndtri, stdtrit
+
+    t = plan.target
+    if comp.draws is None:  # stated components: no uncertainty to propagate
+        return
+    row = rec_row
+    if row is None:  # judge the best design of the grid
+        best = plan.table.sort_values(t["kind"], ascending=t["kind"] == "width").iloc[0]
+        row = best.to_dict()
+    S, R, J = row["seeds"], row["runs"], row["examples"]
+    v = comp.variance(S, R, J, values=comp.draws)
+    vb = comp.bootstrap_variance(S, R, J, values=comp.draws) if method == "percentile" else v
+    if t["kind"] == "power":
+        a = alpha / 2 if alternative == "two-sided" else alpha
+        pw = ndtr((abs(effect) - ndtri(1 - a) * np.sqrt(vb)) / np.sqrt(np.maximum(v, 1e-300)))
+        plan.power_range = (float(np.quantile(pw, 0.025)), float(np.quantile(pw, 0.975)))
+        small = plan.power_range[0] < t["power"] - TOO_SMALL_POWER_DROP
+        what = (f"the power of the {'recommended' if rec_row else 'best'} design ({S} seeds x "
+                f"{R} runs x {J} examples) ranges {plan.power_range[0]:.2f}-"
+                f"{plan.power_range[1]:.2f} (target {t['power']})")
+    else:
+        q = ndtri(1 - (1 - level) / 2) if method == "percentile" else \
+            stdtrit(comp.corrected_df(S, R, J), 1 - (1 - level) / 2)
+        w = 2 * q * np.sqrt(vb)
+        plan.width_range = (float(np.quantile(w, 0.025)), float(np.quantile(w, 0.975)))
+        small = plan.width_range[1] > TOO_SMALL_WIDTH_RATIO * t["width"]
+        what = (f"the interval width of the {'recommended' if rec_row else 'best'} design ({S} "
+                f"seeds x {R} runs x {J} examples) ranges {plan.width_range[0]:.3g}-"
+                f"{plan.width_range[1]:.3g} (target {t['width']:.3g})")
+    if not small:
+        return
     co = Components._coef(S, R, J)
     total = float(comp.variance(S, R, J))
-    flagged = []
+    culprits = []
     for i, n in enumerate(COMPONENT_NAMES):
         if n not in comp.intervals:
             continue
         lo, hi = comp.intervals[n]
         span = hi / lo if lo > 0 else math.inf
-        share = hi * float(co[i]) / (total + hi * float(co[i]) - getattr(comp, n) * float(co[i]))
+        share = hi * float(co[i]) / (total + (hi - getattr(comp, n)) * float(co[i]))
         if span > TOO_SMALL_SPAN and share >= TOO_SMALL_SHARE and hi > 0:
-            flagged.append(f"{n} (interval {lo:.3g}-{hi:.3g}, up to {share:.0%} of the variance)")
-    if flagged:
-        plan.pilot_too_small = True
-        plan.warnings.append(
-            "The pilot is too small to plan from: the interval of " + "; ".join(flagged)
-            + f" spans more than {TOO_SMALL_SPAN:g}x, so the recommended design may be far off. "
-            "Add pretraining seeds (or runs) to the pilot, or plan from stated components.")
-    if comp.draws is not None and plan.target["kind"] == "power" and rec_row:
-        from scipy.special import ndtr, ndtri
-
-        v = comp.variance(S, R, J, values=comp.draws)
-        a = alpha / 2 if alternative == "two-sided" else alpha
-        crit = ndtri(1 - a) * np.sqrt(comp.bootstrap_variance(S, R, J, values=comp.draws)
-                                      if method == "percentile" else v)
-        pw = ndtr((abs(effect) - crit) / np.sqrt(np.maximum(v, 1e-300)))
-        plan.power_range = (float(np.quantile(pw, 0.025)), float(np.quantile(pw, 0.975)))
+            spans = "from 0" if lo == 0 else f"a factor {span:.0f}"
+            culprits.append(f"{n} (interval {lo:.3g}-{hi:.3g}, {spans}; up to {share:.0%} of "
+                            "the variance)")
+    plan.pilot_too_small = True
+    plan.warnings.append(
+        f"The pilot is too small to plan from: over the 95% uncertainty of its variance "
+        f"components, {what}"
+        + (f"; mostly because of {'; '.join(culprits)}" if culprits else "")
+        + ". Add pretraining seeds (or runs) to the pilot, or plan from stated components.")
 
 
 def plan_experiment(model, effect=None, *, relative=False, design=None, alpha=0.05, power=0.8,
