@@ -4,9 +4,9 @@ Three parts (``--part``):
 
 * ``validation``: on crossed models of known components (Gaussian paired / unpaired / fixed
   baseline, and a crossed probit model of binary outcomes), for several target powers, the
-  planner's predicted power at its recommended design (500 simulated experiments, nboot 200)
+  planner's predicted power at its recommended design (500 simulated experiments, nboot 199)
   beside the power measured by running independent full experiments at that design through
-  ``multiboot`` itself (``measure_power``; 300 experiments, nboot 200 and 1,000).
+  ``multiboot`` itself (``measure_power``; 300 experiments, nboot 199 and 1,000).
 * ``coverage``: pilots of 5 seeds x 2 runs drawn from known models; the share of pilots whose
   reported 95% interval of each component covers the true component (Clopper-Pearson
   interval), and the share covering all components at once.
@@ -14,7 +14,7 @@ Three parts (``--part``):
   and how often the plan is off (the true power of the recommended design outside 0.8 +- 0.1)
   with and without it.
 * ``speed``: a plan over 50 designs at 500 simulated experiments each (Gaussian paired model,
-  percentile test, nboot 200; and the corrected test), timed; the baseline, one ``multiboot``
+  percentile test, nboot 199; and the corrected test), timed; the baseline, one ``multiboot``
   call per experiment (``measure_power``), timed on a subset in the same process and
   extrapolated; the ratio is printed.
 
@@ -73,11 +73,11 @@ CASES = [
 
 def validation(args):
     print(f"Predicted power at the recommended design (planner: {args.sim} simulated experiments"
-          " per design, the recommended one re-estimated on 2,000 fresh ones, nboot 200, costs: "
+          " per design, the recommended one re-estimated on 2,000 fresh ones, nboot 199, costs: "
           f"seed 10, run 1) vs measured through multiboot ({args.real} "
           "independent experiments per column), 500 examples, two-sided tests at 5%\n")
     head = (f"{'model, test':<38} {'target':>6} | {'design S x R x J':>16} | {'analytic':>8} "
-            f"{'predicted':>9} | {'measured nb200 [95% CI]':>24} {'diff':>6} | "
+            f"{'predicted':>9} | {'measured nb199 [95% CI]':>24} {'diff':>6} | "
             f"{'measured nb1000':>15} | {'s':>5}")
     print(head)
     print("-" * len(head))
@@ -92,7 +92,7 @@ def validation(args):
             kw["effect"] = truth.delta()
         for target in args.targets:
             t0 = time.perf_counter()
-            p = plan_experiment(model, power=target, examples=[500], n_sim=args.sim, nboot=200,
+            p = plan_experiment(model, power=target, examples=[500], n_sim=args.sim, nboot=199,
                                 cost_seed=10, cost_run=1, rng=1, **grid, **kw)
             r = p.recommended
             if r is None:
@@ -102,7 +102,7 @@ def validation(args):
                           design=kw.get("design", getattr(model, "design", None)),
                           method=kw.get("method", "percentile"))
             m = measure_power(truth, r["seeds"], r["runs"], r["examples"],
-                              n_experiments=args.real, nboot=200, rng=2, **common)
+                              n_experiments=args.real, nboot=199, rng=2, **common)
             m2 = measure_power(truth, r["seeds"], r["runs"], r["examples"],
                                n_experiments=args.real, nboot=1000, rng=3, **common) \
                 if args.nboot1000 else {"power": float("nan")}
@@ -113,7 +113,7 @@ def validation(args):
                   f"{r['power_sim']:>9.3f} | {m['power']:>7.3f} [{m['low']:.3f}, {m['high']:.3f}] "
                   f"{d:>+6.3f} | {m2['power']:>15.3f} | {time.perf_counter() - t0:>5.0f}",
                   flush=True)
-    print(f"\nlargest |predicted - measured (nboot 200)|: {worst:.3f} (acceptance: <= 0.05)\n")
+    print(f"\nlargest |predicted - measured (nboot 199)|: {worst:.3f} (acceptance: <= 0.05)\n")
 
 
 def coverage(args):
@@ -218,15 +218,15 @@ def speed(args):
     for method in ("percentile", "corrected"):
         t0, c0 = time.perf_counter(), time.process_time()
         p = plan_experiment(comp, 0.02, seeds=seeds, runs=runs, examples=[1000], n_sim=500,
-                            nboot=200, method=method, rng=0)
-        rows.append((f"planner, {method} (nboot 200)", time.perf_counter() - t0,
+                            nboot=199, method=method, rng=0)
+        rows.append((f"planner, {method} (nboot 199)", time.perf_counter() - t0,
                      time.process_time() - c0, len(p.table) * 500))
     # baseline: one multiboot call per experiment, on a subset of designs, extrapolated
     sub = [(5, 1), (20, 3), (50, 5)]
     t0, c0 = time.perf_counter(), time.process_time()
     n_each = args.baseline_experiments
     for S, R in sub:
-        measure_power(comp, S, R, 1000, effect=0.02, n_experiments=n_each, nboot=200, rng=0)
+        measure_power(comp, S, R, 1000, effect=0.02, n_experiments=n_each, nboot=199, rng=0)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     per = wall / (len(sub) * n_each)
     base_total = per * 50 * 500

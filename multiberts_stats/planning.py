@@ -514,7 +514,7 @@ def _uncertainty(plan: ExperimentPlan, comp, rec_row, method, effect, alpha, alt
 def plan_experiment(model, effect=None, *, relative=False, design=None, alpha=0.05, power=0.8,
                     seeds=None, runs=None, examples=None, cost_seed=None, cost_run=None,
                     cost_examples=None, objective=None, method="percentile",
-                    alternative="two-sided", confidence_level=0.95, n_sim=500, nboot=200,
+                    alternative="two-sided", confidence_level=0.95, n_sim=500, nboot=199,
                     n_confirm=2000, simulate=True, rng=0, quiet=True) -> ExperimentPlan:
     """Power of the Multi-Bootstrap test for a target effect over a grid of designs.
 
@@ -556,8 +556,9 @@ def plan_experiment(model, effect=None, *, relative=False, design=None, alpha=0.
     n_sim : int
         Simulated experiments per design (default 500; the power's 95% interval is reported).
     nboot : int
-        Bootstrap replicates per simulated experiment (default 200: a Monte Carlo test at 5%
-        with 200 replicates loses little power against 1,000; see docs/statistics.md).
+        Bootstrap replicates per simulated experiment (default 199: with the engine's
+        ``(1 + k) / (nboot + 1)`` p-values alpha (nboot + 1) is an integer at 5% and 1%, one-
+        and two-sided, and it loses little power against 1,000 replicates; docs/statistics.md).
     n_confirm : int
         Fresh simulated experiments re-estimating the recommended design (default 2000; its
         grid estimate is biased up by the choice, and this one sets the reported power).
@@ -662,7 +663,7 @@ def plan_experiment(model, effect=None, *, relative=False, design=None, alpha=0.
 
 def plan_width(model, width, *, design=None, confidence_level=0.95, seeds=None, runs=None,
                examples=None, cost_seed=None, cost_run=None, cost_examples=None, objective=None,
-               method="percentile", n_sim=300, nboot=200, n_confirm=1000, simulate=True, rng=0,
+               method="percentile", n_sim=300, nboot=199, n_confirm=1000, simulate=True, rng=0,
                quiet=True) -> ExperimentPlan:
     """Seeds (runs, examples) needed for an interval of a given width.
 

@@ -7,8 +7,9 @@ shape (K, S, J), all a mean-type metric needs) and analysed exactly as
 * ``percentile``: per replicate, one seed draw (shared by both sides of a paired design, one per
   side for an unpaired one, none for a fixed baseline) and one example draw; the replicate is
   the count-weighted mean. The examples' counts (B, J) multiply the stacked matrices of a
-  chunk of experiments in ONE matrix product. p-values as the engine: one-sided share of
-  replicates on the wrong side of 0 floored at 1/nboot; two-sided 2 min(P(<=0), P(>=0)).
+  chunk of experiments in ONE matrix product. p-values as the engine: one-sided
+  (1 + k) / (B + 1), k the replicates on the wrong side of 0; two-sided
+  min(1, 2 (1 + min(k_le, k_ge)) / (B + 1)).
   The example counts are shared by the experiments of a chunk (seed draws are not): each
   experiment still gets a correct bootstrap, and since examples are exchangeable and drawn
   afresh in every experiment, sharing the counts does not correlate the experiments' outcomes
@@ -119,11 +120,13 @@ def probit_means(model, design: str, rng, K: int, S: int, R: int, J: int) -> lis
 
 
 def _pvalues(d: np.ndarray, direction: float):
-    """Engine rule on (K, B) replicates: one-sided and two-sided p-values."""
+    """The engine's Monte Carlo p-values on (K, B) replicates: one-sided ``(1 + k) / (B + 1)``
+    with ``k`` the replicates on the wrong side of 0 (<= 0, or >= 0 for a negative effect), and
+    two-sided ``min(1, 2 (1 + min(k_le, k_ge)) / (B + 1))``."""
     B = d.shape[1]
-    le, ge = np.mean(d <= 0, axis=1), np.mean(d >= 0, axis=1)
-    one = np.maximum(ge if direction < 0 else le, 1.0 / B)
-    two = np.maximum(np.minimum(1.0, 2 * np.minimum(le, ge)), 1.0 / B)
+    le, ge = np.sum(d <= 0, axis=1), np.sum(d >= 0, axis=1)
+    one = (1.0 + (ge if direction < 0 else le)) / (B + 1.0)
+    two = np.minimum(1.0, 2.0 * (1.0 + np.minimum(le, ge)) / (B + 1.0))
     return one, two
 
 

@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: cost when a cost is given, else size)")
     p.add_argument("--n-sim", type=int, default=500,
                    help="simulated experiments per design (default: 500)")
-    p.add_argument("--nboot", type=int, default=200,
+    p.add_argument("--nboot", type=int, default=199,
                    help="bootstrap replicates per simulated experiment (default: 200)")
     p.add_argument("--no-simulate", action="store_true",
                    help="analytic approximation only (default: off, simulate)")
