@@ -689,3 +689,49 @@ class ProbitModel:
                                      "example_id": j.ravel(), "label": 1,
                                      "prediction": Y.ravel().astype(int)}))
         return tuple(out)
+
+
+# ----------------------------------------------------------------------------------------------
+# argument helpers shared by the planning modules
+
+
+def check_number(x, name, func, *, lo=None, hi=None, open_=True, allow_none=False, integer=False):
+    """``x`` as a float (int with ``integer``) inside the stated bounds, else an InputError
+    naming the parameter, the rule and the value."""
+    if x is None and allow_none:
+        return None
+    ok = isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+    if ok:
+        x = float(x)
+        ok = math.isfinite(x)
+    if ok and integer:
+        ok = x == int(x)
+    if ok and lo is not None:
+        ok = x > lo if open_ else x >= lo
+    if ok and hi is not None:
+        ok = x < hi if open_ else x <= hi
+    if not ok:
+        rule = {(0, 1, True): "a number in (0, 1)", (0, None, False): "a finite number >= 0",
+                (0, None, True): "a number > 0"}.get((lo, hi, open_), "a valid number")
+        if integer:
+            rule = f"an integer >= {int(lo) + (1 if open_ else 0)}"
+        raise InputError(f"The `{name}` parameter of {func} must be {rule}. Got {describe(x)} "
+                         "instead.")
+    return int(x) if integer else x
+
+
+def resolve_model(model, design, func):
+    """``(components, probit model or None)`` of a plan's ``model`` argument."""
+    if isinstance(model, ProbitModel):
+        if design is None:
+            raise InputError(f"The `design` parameter of {func} is required with a ProbitModel "
+                             "('single', 'paired' or 'unpaired'). Got None.")
+        return model.components(design), model
+    if isinstance(model, Components):
+        if design is not None and design != model.design:
+            raise InputError(f"The `design` parameter of {func} must match the components' design "
+                             f"{model.design!r} (fit them for the design you plan). Got "
+                             f"{design!r}.")
+        return model, None
+    raise InputTypeError(f"The `model` parameter of {func} must be Components (fit_components, or "
+                         f"stated) or a ProbitModel. Got {type(model).__name__} instead.")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
-from multiberts_stats import planning, planning_models, planning_sim
+from multiberts_stats import planning, planning_check, planning_models, planning_sim
 from multiberts_stats.bootstrap import MatrixRuns, multiboot
 from multiberts_stats.errors import InputError
 from multiberts_stats.planning import (
@@ -29,7 +29,7 @@ PAIRED = Components(seed=1e-4, example=2e-3, seed_example=1e-3, run=2e-4, residu
                     design="paired", base_mean=0.8)
 
 
-@pytest.mark.parametrize("module", [planning, planning_models, planning_sim])
+@pytest.mark.parametrize("module", [planning, planning_check, planning_models, planning_sim])
 def test_docstring_examples(module):
     import matplotlib
 
@@ -432,7 +432,7 @@ def test_pilot_of_5_seeds_recovers_components_within_intervals():
     n = 200
     hits = dict.fromkeys(("seed", "example", "seed_example", "run", "residual"), 0)
     for _ in range(n):
-        Y = planning._gaussian_runs(truth, rng, 5, 2, 200, 0.0)[0]
+        Y = planning_check._gaussian_runs(truth, rng, 5, 2, 200, 0.0)[0]
         c = fit_components(_table(Y), metric="mean", n_draws=1000, rng=rng)
         for k in hits:
             lo, hi = c.intervals[k]

@@ -20,7 +20,7 @@ COMMANDS = {
     "report": ("multiberts_stats.cli.report:cli_report", "write a Markdown/HTML report with figures"),
     "demo": ("multiberts_stats.demo:cli_demo", "the offline end-to-end job (family -> runner -> store -> report)"),
     "published": ("multiberts_stats.cli.published:cli_published", "reproduce the MultiBERTs paper analyses from the published files"),
-    "plan": ("multiberts_stats.cli.plan:main", "plan seeds x runs x examples for a target effect or interval width from a pilot"),
+    "plan": ("multiberts_stats.cli.plan:main", "seeds x runs x examples a target effect or width needs"),
 }
 
 
