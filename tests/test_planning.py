@@ -439,3 +439,24 @@ def test_pilot_of_5_seeds_recovers_components_within_intervals():
             hits[k] += lo <= getattr(truth, k) <= hi
     for k, h in hits.items():
         assert h / n >= 0.90 or binomtest(h, n, 0.95).pvalue > 0.01, (k, h)
+
+
+def test_fit_from_matrix_runs_equals_tidy_and_fixed_baseline_recovers_truth():
+    from multiberts_stats.table import to_matrix_runs
+
+    rng = np.random.default_rng(9)
+    Y = rng.normal(0, 1, (4, 2, 30)) + rng.normal(0, 0.3, (4, 1, 1))
+    t = _table(Y)
+    a = fit_components(t, metric="mean", rng=1)
+    b = fit_components(to_matrix_runs(t, value=None, label=None, run_values=["score"],
+                                      run_cols=["finetune_seed"]), metric="mean", rng=1)
+    np.testing.assert_allclose(a.values(), b.values())
+    truth = Components(seed=2e-3, example=0.02, seed_example=4e-3, run=1e-3, residual=0.1,
+                       baseline_run=2e-3, baseline_residual=0.15, design="fixed_baseline")
+    base, expt = planning.simulate_pilot(truth, 60, 4, 800, effect=0.05, rng=3)
+    c = fit_components(base, expt, design="fixed_baseline", metric="mean")
+    assert c.estimate == pytest.approx(0.05, abs=0.03)
+    for k in ("seed", "example", "seed_example", "run", "residual", "baseline_run",
+              "baseline_residual"):
+        lo, hi = c.intervals[k]
+        assert lo * 0.8 <= getattr(truth, k) <= hi * 1.25, k
