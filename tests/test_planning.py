@@ -460,3 +460,18 @@ def test_fit_from_matrix_runs_equals_tidy_and_fixed_baseline_recovers_truth():
               "baseline_residual"):
         lo, hi = c.intervals[k]
         assert lo * 0.8 <= getattr(truth, k) <= hi * 1.25, k
+
+
+def test_percentile_kernel_single_side_width_equals_multiboot():
+    rng = np.random.default_rng(12)
+    S, R, J, B = 5, 2, 30, 250
+    Y = rng.normal(0, 1, (S, R, J)) + rng.normal(0, 0.4, (S, 1, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = multiboot(_matrix(Y), metric="mean", nboot=B, rng=5, quiet=True)
+    V, Ws = _draws_in_engine_order(5, B, "paired", S, S, J)  # one seed draw, then examples
+    draws = [V, Ws]
+    _, _, width = analyse([Y.mean(axis=1)[None]], "single", "percentile", B, 0.95, 1.0, None,
+                          draws)
+    np.testing.assert_allclose(draws[2][0], res.distribution[:, 0], rtol=0, atol=1e-9)
+    assert width[0] == pytest.approx(res.ci["base"][1] - res.ci["base"][0], abs=1e-9)
