@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
-from multiberts_stats import planning, planning_check, planning_models, planning_sim
+from multiberts_stats import planning
+from multiberts_stats.planning import check as planning_check, models as planning_models, sim as planning_sim
 from multiberts_stats.bootstrap import MatrixRuns, multiboot
 from multiberts_stats.errors import InputError
 from multiberts_stats.planning import (
@@ -23,7 +24,7 @@ from multiberts_stats.planning import (
     plan_experiment,
     plan_width,
 )
-from multiberts_stats.planning_sim import analyse
+from multiberts_stats.planning.sim import analyse
 
 PAIRED = Components(seed=1e-4, example=2e-3, seed_example=1e-3, run=2e-4, residual=0.25,
                     design="paired", base_mean=0.8)

@@ -25,17 +25,17 @@ import numpy as np
 
 from multiberts_stats.errors import InputError, describe
 
-from .planning_models import (
+from .models import (
     COMPONENT_NAMES,
     PLAN_DESIGNS,
     Components,
     ProbitModel,
     fit_components,
 )
-from .planning_check import measure_power, simulate_pilot
-from .planning_models import check_number as _num
-from .planning_models import resolve_model as _resolve_model
-from .planning_sim import analyse, draw_normals, means_from_normals, probit_means
+from .check import measure_power, simulate_pilot
+from .models import check_number as _num
+from .models import resolve_model as _resolve_model
+from .sim import analyse, draw_normals, means_from_normals, probit_means
 
 __all__ = [
     "COMPONENT_NAMES",

@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from .planning_models import check_number as _num
-from .planning_models import resolve_model as _resolve_model
+from .models import check_number as _num
+from .models import resolve_model as _resolve_model
 
 __all__ = ["measure_power", "simulate_pilot"]
 
