@@ -398,6 +398,18 @@ def _tasks(value, base: Path) -> list[dict]:
             task = resolve_task(spec)
         except (ValueError, TypeError, KeyError, OSError) as e:
             raise ExperimentError(f"The `{where}` task {item.get('name')!r} is invalid: {e}") from e
+        if isinstance(spec, dict) and "paths" in spec:
+            # read every file once now: a bad label, an empty label, a duplicated id or a
+            # malformed line stops the experiment here, naming the file and the line
+            for split in task.splits:
+                try:
+                    task.load(split)
+                except (ValueError, TypeError, KeyError, OSError) as e:
+                    raise ExperimentError(f"The `{where}` task {item.get('name')!r} cannot be read "
+                                          f"(split {split!r}): {e}") from e
+            if "labels" not in spec:
+                # freeze the label space read from the files (workers neither re-read nor re-warn)
+                spec["label_space"] = task.label_space
         out.append({"name": item["name"], "spec": spec, "splits": splits, "task": task})
     return out
 
