@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from multiberts_stats.errors import MultibertsStatsError
@@ -26,6 +27,12 @@ def cli_run(argv: list[str]) -> int:
     p.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default=None)
     p.add_argument("--threads", type=int, default=None, help="torch threads per job")
     a = p.parse_args(argv)
+    root = logging.getLogger("multiberts_stats")
+    if not root.handlers:  # job failures, waits for other runners, the summary: on stderr
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("multiberts-stats run: %(message)s"))
+        root.addHandler(h)
+        root.setLevel(logging.WARNING)
     try:
         exp = load_experiment(a.experiment)
         summary = run_experiment(exp, executor=a.executor, workers=a.workers,
@@ -35,4 +42,13 @@ def cli_run(argv: list[str]) -> int:
         print(f"multiberts-stats run: {e}", file=sys.stderr)
         return 2
     print(summary.line() if a.quiet else f"multiberts-stats run {exp.name}: {summary.line()}")
-    return 1 if summary.failed else 0
+    hint = summary.retry_hint(a.experiment)
+    if hint:
+        what = []
+        if summary.failed:
+            what.append(f"{summary.failed} job(s) failed")
+        if summary.previously_failed:
+            what.append(f"{summary.previously_failed} were skipped as failed before")
+        print(f"multiberts-stats run: {' and '.join(what)}; rerun them with: {hint}", file=sys.stderr)
+        return 1
+    return 0
