@@ -331,9 +331,12 @@ def _checkpoints(value, base: Path) -> list[CheckpointSpec]:
         for k, v in (("seed", seed), ("step", step)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise setting_error(f"{where}.{k}", "must be a non-negative integer", v)
-        out.append(CheckpointSpec(family=str(item.get("family", "custom")),
-                                  name=str(item.get("name", default_name)), seed=int(seed),
-                                  step=int(step), **place))
+        try:
+            out.append(CheckpointSpec(family=str(item.get("family", "custom")),
+                                      name=str(item.get("name", default_name)), seed=int(seed),
+                                      step=int(step), **place))
+        except CheckpointError as e:
+            raise ExperimentError(f"The `{where}` checkpoint is invalid: {e}") from e
     return out
 
 
