@@ -5,6 +5,7 @@ full, a killed worker, an interrupt — retried on the next run)."""
 from __future__ import annotations
 
 import errno
+import re
 
 from multiberts_stats.errors import EnvironmentFailure
 
@@ -17,7 +18,8 @@ ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.ENOMEM, errno
 _ENVIRONMENT_TYPES = {"OutOfMemoryError", "KilledWorker", "BrokenProcessPool", "CommClosedError",
                       "CancelledError", "WorkerDied", "AcceleratorError"}
 _ENVIRONMENT_TEXT = ("CUDA out of memory", "CUDA error", "out of memory", "No space left on device",
-                     "Disk quota exceeded")
+                     "Disk quota exceeded", "Read-only file system")
+_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")  # numpy's tofile on a full disk
 
 
 def failure_kind(exc: BaseException) -> str:
@@ -26,6 +28,7 @@ def failure_kind(exc: BaseException) -> str:
     Examples
     --------
     >>> import errno
+import re
     >>> failure_kind(OSError(errno.ENOSPC, "No space left on device")), failure_kind(ValueError("bad"))
     ('environment', 'input')
     """
@@ -39,7 +42,9 @@ def failure_kind(exc: BaseException) -> str:
             return "environment"
         if type(exc).__name__ in _ENVIRONMENT_TYPES:
             return "environment"
-        if isinstance(exc, RuntimeError) and any(t in str(exc) for t in _ENVIRONMENT_TEXT):
+        if isinstance(exc, (RuntimeError, OSError)) and any(t in str(exc) for t in _ENVIRONMENT_TEXT):
+            return "environment"  # e.g. Arrow's OSError without an errno, torch's CUDA errors
+        if isinstance(exc, OSError) and _SHORT_WRITE.search(str(exc)):
             return "environment"
         exc = exc.__cause__ or exc.__context__
     return "input"
