@@ -408,7 +408,8 @@ def _codes(series, sort: bool, where: str):
         v = series.to_numpy()
         lo, hi = int(v.min()), int(v.max())
         if hi - lo < max(1 << 16, 2 * len(v)):
-            return _dense((v - lo).astype(np.int64, copy=False), hi - lo + 1, sort)
+            v = v.astype(np.int64, copy=False)
+            return _dense(v - lo if lo else v, hi - lo + 1, sort)
     elif dt == bool:
         return _dense(series.to_numpy().astype(np.int64), 2, sort)
     try:
@@ -705,18 +706,26 @@ def to_matrix_runs(df, *, seed_col: str | Sequence[str] = SEED_COLUMN,
         sizes.append(n)
     run_code, n_runs = _combine(codes, sizes, sort, where)
     blocks = _blocked_ids(df[EXAMPLE_ID], run_code, n_runs, sort)
-    if blocks is not None:  # every run a contiguous block with the same ids in the same order
-        ex_code, ex_ids, ex_first = blocks
+    if blocks is not None:
+        # every run one contiguous block with the same unique ids in the same order: complete
+        # and unique by construction (n_runs blocks, one per run code)
+        codes0, ex_ids, ex_first, block_run = blocks
+        n_ex = len(ex_ids)
+        ex_code = pair = cnt = None
+        first = np.empty(n_runs, dtype=np.int64)
+        first[block_run] = np.arange(n_runs, dtype=np.int64) * n_ex
+        identity = np.array_equal(block_run, np.arange(n_runs)) and \
+            np.array_equal(codes0, np.arange(n_ex))
     else:
         ex_code, ex_ids = _example_codes(df[EXAMPLE_ID], sort, where, Where)
         ex_first = _first_rows(ex_code, len(ex_ids))
-    n_ex = len(ex_ids)
-    pair = run_code * n_ex + ex_code
-    first = _first_rows(run_code, n_runs)
+        n_ex = len(ex_ids)
+        pair = run_code * n_ex + ex_code
+        first = _first_rows(run_code, n_runs)
+        cnt = np.bincount(pair, minlength=n_runs * n_ex)  # O(rows): duplicates and gaps at once
     run_info = df.iloc[first][key_cols].reset_index(drop=True)
 
-    cnt = np.bincount(pair, minlength=n_runs * n_ex)  # O(rows): duplicates and gaps at once
-    if len(df) != n_runs * n_ex or (cnt != 1).any():
+    if blocks is None and (len(df) != n_runs * n_ex or (cnt != 1).any()):
         if (cnt > 1).any():
             p = int(np.argmax(cnt > 1))
             r, e = divmod(p, n_ex)
@@ -735,6 +744,13 @@ def to_matrix_runs(df, *, seed_col: str | Sequence[str] = SEED_COLUMN,
 
     def matrix(col):
         vals = _values(df[col])
+        if blocks is not None:
+            v = vals.reshape(n_runs, n_ex)
+            if identity:
+                return v
+            out = np.empty((n_runs, n_ex), dtype=vals.dtype)
+            out[block_run[:, None], codes0[None, :]] = v
+            return out
         out = np.empty(n_runs * n_ex, dtype=vals.dtype)
         out[pair] = vals
         return out.reshape(n_runs, n_ex)
@@ -748,7 +764,8 @@ def to_matrix_runs(df, *, seed_col: str | Sequence[str] = SEED_COLUMN,
                 else vb == vb[:1]
             if same.all():
                 return out
-        back = out[ex_code]
+        code = ex_code if blocks is None else np.tile(codes0, n_runs)
+        back = out[code]
         if vals.dtype.kind == "f":
             same = (vals == back) | (np.isnan(vals) & np.isnan(back))
         elif vals.dtype == object:
@@ -758,7 +775,7 @@ def to_matrix_runs(df, *, seed_col: str | Sequence[str] = SEED_COLUMN,
             same = vals == back
         if not np.all(same):
             i = int(np.argmax(~np.asarray(same, bool)))
-            r, e = int(run_code[i]), int(ex_code[i])
+            r, e = int(run_code[i]), int(code[i])
             raise TableError(
                 f"The `{col}` column of {where} must be the same in every run (a per-example "
                 f"column). Got {describe(back[i])} and {describe(vals[i])} for example_id "
@@ -786,8 +803,9 @@ def to_matrix_runs(df, *, seed_col: str | Sequence[str] = SEED_COLUMN,
 
 def _blocked_ids(ids, run_code: np.ndarray, n_runs: int, sort: bool):
     """Fast path for the usual layout (the store's, a published file's): rows in blocks, one
-    block per run, every block the same unique ids in the same order. Returns (codes per row,
-    ids, first row of each id) or None when the table is not laid out so."""
+    block per run, every block the same unique ids in the same order. Returns (codes of the
+    first block's ids, the ids, the first row of each id, the run of each block) or None when
+    the table is not laid out so."""
     import pandas as pd
 
     n = len(run_code)
@@ -825,7 +843,7 @@ def _blocked_ids(ids, run_code: np.ndarray, n_runs: int, sort: bool):
     ex_first[codes0] = np.arange(n0)
     u = np.asarray(uniques)
     u = u if np.issubdtype(u.dtype, np.number) else np.asarray(uniques, dtype=object)
-    return np.tile(codes0, n_runs), u, ex_first
+    return codes0, u, ex_first, rc[:, 0].copy()
 
 
 def _example_codes(series, sort: bool, where: str, Where: str):

@@ -19,10 +19,11 @@ from typing import Callable
 
 import numpy as np
 
-from ._validation import draw_indices
+from .checks import draw_indices
 from ..metrics.vectorised import VecMetric
 
-__all__ = ["Units", "Side", "counts_from_draws", "default_batch", "stacked_run_scores"]
+__all__ = ["Side", "Units", "counts_from_draws", "default_batch", "emit_warnings", "resample",
+           "stacked_run_scores"]
 
 
 @dataclass
@@ -269,3 +270,70 @@ def draw_replicates(rng, nrep: int, seed_plan: list[tuple[str, int]], n_units: i
         if sample_examples:
             unit_out[r] = draw_indices(rng, n_units, n_units)
     return seed_out, unit_out
+
+
+def resample(sides: dict, seed_plan: list, draw_key: dict, resampled: dict, units: Units,
+             sample_examples: bool, rng, nboot: int, batch: int, quiet: bool = True) -> np.ndarray:
+    """The Multi-Bootstrap replicates of every side: ``(nboot, n_sides)``.
+
+    Per batch of replicates: draw seeds (``seed_plan``) and units, score every run of every
+    side on the drawn units (one matrix product for the vectorised sides, the metric called on
+    the drawn examples otherwise), average runs inside each seed (``Side.M``), then weight the
+    seeds by how often they were drawn (``draw_key[side]`` names the side's seed draw; a side
+    whose seeds are not ``resampled`` averages its seeds).
+    """
+    names = list(sides)
+    vec = all(s.metric is not None for s in sides.values())
+    Ms = {k: s.M for k, s in sides.items()}
+    full_rs = None if sample_examples else {k: s.full_run_scores() for k, s in sides.items()}
+    dist = np.empty((nboot, len(names)))
+    cdt = counts_dtype(sides.values())
+    n_units = units.n_units
+    stack: dict = {}
+    bar = None
+    if not quiet and (nboot > batch or (not vec and sample_examples and nboot * sum(
+            s.n_runs for s in sides.values()) > 20_000)):
+        import sys
+
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=nboot, desc="multiboot", file=sys.stderr,
+                   disable=not getattr(sys.stderr, "isatty", lambda: False)())
+    sizes = units.sizes
+    for start in range(0, nboot, batch):
+        b = min(batch, nboot - start)
+        sdraws, udraws = draw_replicates(rng, b, seed_plan, n_units, sample_examples)
+        if sample_examples and vec:
+            counts = counts_from_draws(udraws, n_units, cdt)
+            n = np.full(b, float(units.n_examples)) if units.index is None else \
+                sizes[udraws].sum(axis=1)
+            all_rs = stacked_run_scores([sides[k] for k in names], counts, n, stack)
+        elif sample_examples:
+            ex_draws = [units.expand(u) for u in udraws]
+            all_rs = [sides[k].run_scores(None, None, example_draws=ex_draws) for k in names]
+        else:
+            all_rs = [full_rs[k] for k in names]
+        for col, k in enumerate(names):
+            ss = all_rs[col] @ Ms[k]
+            if resampled[k]:
+                w = seed_weights(sdraws[draw_key[k]], sides[k].n_seeds)
+                dist[start:start + b, col] = (np.broadcast_to(ss, w.shape) * w).sum(axis=1)
+            else:
+                dist[start:start + b, col] = ss.mean(axis=1)
+        if bar is not None:
+            bar.update(b)
+    if bar is not None:
+        bar.close()
+    return dist
+
+
+def emit_warnings(notes, stacklevel: int = 2) -> None:
+    """Issue ``(category, message)`` notes as warnings, each distinct one once."""
+    import warnings
+
+    seen = set()
+    for cat, msg in notes:
+        if (cat, msg) in seen:
+            continue
+        seen.add((cat, msg))
+        warnings.warn(msg, cat, stacklevel=stacklevel + 1)

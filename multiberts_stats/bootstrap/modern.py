@@ -2,21 +2,33 @@
 
 Takes the tidy predictions table (one row per run x example, docs/ARCHITECTURE.md) or the
 matrix form (:class:`MatrixRuns`), and returns a :class:`MultiBootstrapResult`.
+
+:func:`multiboot` runs four steps, each its own function:
+
+1. ``_multiboot_iv`` — validate the arguments and resolve the metric (:mod:`..metrics`);
+2. ``_parse_sides`` — tidy tables / MatrixRuns -> matrices, through the one conversion of
+   :mod:`multiberts_stats.table`; then ``_plan`` — resampling units, seeds per side, the
+   engine's sides;
+3. :func:`~multiberts_stats.bootstrap.engine.resample` — the replicates;
+4. :func:`~multiberts_stats.bootstrap.summary.summarise` — intervals, p-values, the result.
+
+Warnings are classes of :mod:`multiberts_stats.errors` (e.g. ``FewSeedsWarning``), each issued
+once per call and listed in ``result.warnings``.
 """
 
 from __future__ import annotations
 
-import sys
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import (BootstrapInputError, BootstrapTypeError, as_generator, check_batch,
+from .checks import (BootstrapInputError, BootstrapTypeError, as_generator, check_batch,
                           check_finite, check_level, check_nboot, check_threshold)
-from .engine import (Side, Units, counts_dtype, counts_from_draws, default_batch, draw_replicates,
-                     seed_weights, stacked_run_scores)
-from .results import MultiBootstrapResult, acceleration, basic_ci, bca_ci, percentile_ci
+from ..errors import DataWarning, FewSeedsWarning
+from .engine import Side, Units, default_batch, emit_warnings, resample
+from .results import MultiBootstrapResult
+from .summary import summarise
+from .variance import variance_components  # noqa: F401  (public; documented here before)
 from ..metrics import METRICS, MetricError, VecMetric, get_metric, metric_for_callable
 from ..table import RUN_COLUMNS, MatrixRuns, TableError, TableTypeError, to_matrix_runs
 
@@ -31,7 +43,6 @@ _FN = "multiboot"
 #: results with fewer resampled seeds carry a warning.
 COVERAGE_MIN_SEEDS = 20
 
-_LINEAR = {"accuracy", "error", "mean", "exact_match", "squad_f1"}
 _DESIGNS = (None, "single", "paired", "unpaired", "fixed_baseline")
 _METHODS = ("percentile", "basic", "bca", "corrected")
 
@@ -41,7 +52,7 @@ class _Parsed:
     """One side as matrices: per-run seeds, per-run matrices, per-example arrays."""
 
     seed_values: list
-    run_labels: list
+    run_labels: list | None
     example_ids: np.ndarray
     run: dict
     ex: dict
@@ -49,6 +60,11 @@ class _Parsed:
 
 def _err(msg):
     return BootstrapInputError(msg)
+
+
+def _py(v):
+    """numpy scalars as Python values (readable in messages)."""
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def _seed_cols(seed_col):
@@ -300,6 +316,55 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
     >>> res.n_seeds
     {'base': 5}
     """
+    req = _multiboot_iv(
+        base, expt, design=design, metric=metric, seed_col=seed_col, run_cols=run_cols,
+        cluster_col=cluster_col, sample_seeds=sample_seeds, sample_examples=sample_examples,
+        nboot=nboot, confidence_level=confidence_level, method=method,
+        abs_threshold=abs_threshold, rel_threshold=rel_threshold,
+        expect_negative_effect=expect_negative_effect, batch=batch, rng=rng, quiet=quiet)
+    parsed = _parse_sides(req, base, expt)
+    plan = _plan(req, parsed)
+    dist = resample(plan.sides, plan.seed_plan, plan.draw_key, plan.resampled, plan.units,
+                    req.sample_examples, req.rng, req.nboot, plan.batch, req.quiet)
+    result = summarise(req, plan, dist)
+    emit_warnings(plan.notes, stacklevel=2)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# 1. validation of the arguments
+
+
+@dataclass
+class Request:
+    """The validated arguments of one :func:`multiboot` call."""
+
+    design: str
+    metric_name: str
+    vm: VecMetric | None
+    fn: object
+    match: object
+    seed_cols: list
+    run_cols: object
+    cluster_col: str | None
+    sample_seeds: bool
+    sample_examples: bool
+    nboot: int
+    c: float
+    method: str
+    abs_threshold: float | None
+    rel_threshold: float | None
+    expect_negative_effect: bool
+    batch: int | None
+    rng: object
+    quiet: bool
+    has_expt: bool
+
+
+def _multiboot_iv(base, expt, *, design, metric, seed_col, run_cols, cluster_col, sample_seeds,
+                  sample_examples, nboot, confidence_level, method, abs_threshold,
+                  rel_threshold, expect_negative_effect, batch, rng, quiet) -> Request:
+    """Check every argument of :func:`multiboot` (not the data) and resolve the metric."""
     nboot = check_nboot(nboot, _FN)
     c = check_level(confidence_level, "confidence_level", _FN)
     batch = check_batch(batch, _FN)
@@ -317,21 +382,31 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
     if expt is not None and design == "single":
         raise _err(f"The `design` parameter of {_FN} must be 'paired', 'unpaired' or "
                    f"'fixed_baseline' when `expt` is given. Got None.")
-    for nm, v in (("sample_seeds", sample_seeds), ("sample_examples", sample_examples)):
+    for nm, v in (("sample_seeds", sample_seeds), ("sample_examples", sample_examples),
+                  ("expect_negative_effect", expect_negative_effect)):
         if not isinstance(v, (bool, np.bool_)):
             raise BootstrapTypeError(f"The `{nm}` parameter of {_FN} must be True or False. "
                                      f"Got {v!r} instead.")
     rng = as_generator(rng, _FN)
     seed_cols = _seed_cols(seed_col)
     metric_name, vm, fn, match = _resolve_metric(metric)
-    if vm is not None and vm.needs_clusters:
-        if cluster_col is None:
-            cluster_col = vm.needs_clusters
-    mrc, mec = _metric_columns(vm, cluster_col)
+    if vm is not None and vm.needs_clusters and cluster_col is None:
+        cluster_col = vm.needs_clusters
+    return Request(design, metric_name, vm, fn, match, seed_cols, run_cols, cluster_col,
+                   bool(sample_seeds), bool(sample_examples), nboot, c, method, abs_threshold,
+                   rel_threshold, bool(expect_negative_effect), batch, rng, bool(quiet),
+                   expt is not None)
 
-    parsed = {"base": _parse(base, "base", seed_cols, run_cols, mrc, mec)}
+
+# ----------------------------------------------------------------------------------------------
+# 2. parse: tidy tables or MatrixRuns -> matrices (multiberts_stats.table)
+
+
+def _parse_sides(req: Request, base, expt) -> dict:
+    mrc, mec = _metric_columns(req.vm, req.cluster_col)
+    parsed = {"base": _parse(base, "base", req.seed_cols, req.run_cols, mrc, mec)}
     if expt is not None:
-        parsed["expt"] = _parse(expt, "expt", seed_cols, run_cols, mrc, mec)
+        parsed["expt"] = _parse(expt, "expt", req.seed_cols, req.run_cols, mrc, mec)
         b_ids, e_ids = parsed["base"].example_ids, parsed["expt"].example_ids
         if len(b_ids) != len(e_ids) or not np.array_equal(b_ids, e_ids):
             only_b = np.setdiff1d(b_ids, e_ids)[:5].tolist()
@@ -341,375 +416,117 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
                        f"e.g. {only_b}, only in expt e.g. {only_e}.")
         for col in mec:
             a, b = parsed["base"].ex[col], parsed["expt"].ex[col]
-            if not np.array_equal(a, b) and not (a.dtype.kind == "f" and np.allclose(a, b, equal_nan=True)):
+            if not np.array_equal(a, b) and not (a.dtype.kind == "f" and
+                                                 np.allclose(a, b, equal_nan=True)):
                 j = int(np.argmax(a != b))
                 raise _err(f"The `{col}` column must agree between `base` and `expt` in {_FN}. "
-                           f"Got {a[j]!r} and {b[j]!r} for example_id {b_ids[j]!r}.")
-    first = parsed["base"]
-    n_examples = len(first.example_ids)
-    if match is not None and match.binary_only and vm is None \
+                           f"Got {_py(a[j])!r} and {_py(b[j])!r} for example_id "
+                           f"{_py(b_ids[j])!r}.")
+    if req.match is not None and req.match.binary_only and req.vm is None \
             and all(_binary(p.ex["label"], p.run["prediction"]) for p in parsed.values()):
         # sklearn's binary F1 on {0, 1} data: the same numbers as the registry's f1
-        vm, fn, metric_name = match.metric.vectorised, None, match.metric.name
+        req.vm, req.fn, req.metric_name = req.match.metric.vectorised, None, req.match.metric.name
+    return parsed
 
-    # resampling units
-    if cluster_col is not None:
-        import pandas as pd
 
-        codes, cl_labels = pd.factorize(first.ex[cluster_col], sort=True)
-        units = Units(n_examples, index=codes.astype(np.int64), labels=np.asarray(cl_labels))
-        if vm is not None and vm.needs_clusters and cluster_col != vm.needs_clusters:
-            occ = first.ex[vm.needs_clusters]
-            ok = all(len(set(occ[codes == u])) == 1 for u in range(units.n_units)) and \
-                len(set(occ)) == units.n_units
-            if not ok:
-                raise _err(f"The `cluster_col` parameter of {_FN} must identify the occupations for "
-                           f"metric {metric_name!r} (one occupation per cluster). Got {cluster_col!r}.")
-    else:
-        units = Units(n_examples)
-    n_units = units.n_units
+# ----------------------------------------------------------------------------------------------
+# 3. plan: resampling units, seeds per side, the engine's sides
 
-    # seeds per side
-    warn_list: list[str] = []
+
+@dataclass
+class Plan:
+    """What the engine resamples: units, seeds per side, the sides, the draw plan."""
+
+    parsed: dict
+    units: Units
+    seeds: dict
+    resampled: dict
+    sides: dict
+    seed_plan: list
+    draw_key: dict
+    batch: int
+    n_examples: int
+    notes: list = field(default_factory=list)  # (warning class, message)
+
+
+def _units(req: Request, first: _Parsed, n_examples: int) -> Units:
+    cluster_col, vm = req.cluster_col, req.vm
+    if cluster_col is None:
+        return Units(n_examples)
+    import pandas as pd
+
+    codes, cl_labels = pd.factorize(first.ex[cluster_col], sort=True)
+    units = Units(n_examples, index=codes.astype(np.int64), labels=np.asarray(cl_labels))
+    if vm is not None and vm.needs_clusters and cluster_col != vm.needs_clusters:
+        occ = pd.Series(first.ex[vm.needs_clusters])
+        per_cluster = occ.groupby(codes).nunique()
+        if not ((per_cluster == 1).all() and occ.nunique() == units.n_units):
+            raise _err(f"The `cluster_col` parameter of {_FN} must identify the occupations for "
+                       f"metric {req.metric_name!r} (one occupation per cluster). "
+                       f"Got {cluster_col!r}.")
+    return units
+
+
+def _plan(req: Request, parsed: dict) -> Plan:
+    design, vm = req.design, req.vm
+    first = parsed["base"]
+    n_examples = len(first.example_ids)
+    units = _units(req, first, n_examples)
+    notes: list = []
     seeds = {k: _sorted(p.seed_values, k) for k, p in parsed.items()}
-    keep = {k: np.ones(len(p.seed_values), bool) for k, p in parsed.items()}
+    keep = {k: None for k in parsed}
     if design == "paired":
         common = sorted(set(seeds["base"]) & set(seeds["expt"]))
         if not common:
-            raise _err(f"The paired design of {_FN} needs seeds present on both sides. Got base seeds "
-                       f"{seeds['base'][:10]} and expt seeds {seeds['expt'][:10]}, none in common.")
+            raise _err(f"The paired design of {_FN} needs seeds present on both sides. Got base "
+                       f"seeds {seeds['base'][:10]} and expt seeds {seeds['expt'][:10]}, none in "
+                       "common.")
+        cs = set(common)
         for k in ("base", "expt"):
-            only = [s for s in seeds[k] if s not in set(common)]
+            only = [s for s in seeds[k] if s not in cs]
             if only:
-                warn_list.append(f"{len(only)} seed(s) found on the {k} side only are omitted from the "
-                                 f"paired analysis: {only[:10]}")
+                notes.append((DataWarning, f"{len(only)} seed(s) found on the {k} side only are "
+                                           f"omitted from the paired analysis: {only[:10]}"))
+                keep[k] = np.array([s in cs for s in parsed[k].seed_values])
             seeds[k] = common
-            cs = set(common)
-            keep[k] = np.array([s in cs for s in parsed[k].seed_values])
-    resampled = {k: sample_seeds and not (design == "fixed_baseline" and k == "base") for k in parsed}
+    resampled = {k: req.sample_seeds and not (design == "fixed_baseline" and k == "base")
+                 for k in parsed}
     for k in parsed:
         if resampled[k] and len(seeds[k]) == 1:
-            warn_list.append(f"The {k} side has a single seed: with sample_seeds=True the seed axis "
-                             "contributes nothing, so the interval reflects examples only and says "
-                             "nothing about other pretraining seeds.")
+            notes.append((FewSeedsWarning, f"The {k} side has a single seed: with "
+                          "sample_seeds=True the seed axis contributes nothing, so the interval "
+                          "reflects examples only and says nothing about other pretraining "
+                          "seeds."))
     n_res = [len(seeds[k]) for k in parsed if resampled[k] and len(seeds[k]) > 1]
     if n_res and min(n_res) < COVERAGE_MIN_SEEDS:
-        warn_list.append(f"Only {min(n_res)} seeds are resampled; in simulation the 95% interval "
-                         f"of a procedure mean undercovers below {COVERAGE_MIN_SEEDS} seeds (84% at "
-                         "3 seeds, 91% at 5, 92% at 10; see docs/statistics.md), so read the "
-                         "interval as optimistic where seed-to-seed variation matters.")
+        notes.append((FewSeedsWarning, f"Only {min(n_res)} seeds are resampled; in simulation the "
+                      f"95% interval of a procedure mean undercovers below {COVERAGE_MIN_SEEDS} "
+                      "seeds (84% at 3 seeds, 91% at 5, 92% at 10; see docs/statistics.md), so "
+                      "read the interval as optimistic where seed-to-seed variation matters."))
 
-    # sides
     sides: dict[str, Side] = {}
     for k, p in parsed.items():
-        idx = np.flatnonzero(keep[k])
+        idx = np.arange(len(p.seed_values)) if keep[k] is None else np.flatnonzero(keep[k])
         pos = {s: i for i, s in enumerate(seeds[k])}
         run_seed = np.array([pos[p.seed_values[i]] for i in idx], dtype=np.int64)
-        run = {c_: v[idx] for c_, v in p.run.items()}
+        run = p.run if keep[k] is None else {c_: v[idx] for c_, v in p.run.items()}
         if vm is not None:
             try:
                 sides[k] = Side.build(k, seeds[k], run_seed, units, metric=vm, ex=p.ex, run=run)
             except ValueError as e:
-                raise _err(f"Metric {metric_name!r} in {_FN} on the {k} side: {e}") from None
+                raise _err(f"Metric {req.metric_name!r} in {_FN} on the {k} side: {e}") from None
         else:
-            sides[k] = Side.build(k, seeds[k], run_seed, units, fn=fn, y_true=p.ex["label"],
+            sides[k] = Side.build(k, seeds[k], run_seed, units, fn=req.fn, y_true=p.ex["label"],
                                   preds=run["prediction"])
-
-    sizes = units.sizes
     if design == "paired":
-        seed_plan = [("shared", len(seeds["base"]))] if sample_seeds else []
+        seed_plan = [("shared", len(seeds["base"]))] if req.sample_seeds else []
         draw_key = {"base": "shared", "expt": "shared"}
     else:
         seed_plan = [(k, len(seeds[k])) for k in parsed if resampled[k]]
         draw_key = {k: k for k in parsed}
-    Ms = {k: s.M for k, s in sides.items()}
-
-    # point estimates on the full data
-    full_rs = {k: s.full_run_scores() for k, s in sides.items()}
-    full_seed_scores = {k: (full_rs[k] @ Ms[k])[0] for k in sides}
-    estimate = {k: float(np.mean(v)) for k, v in full_seed_scores.items()}
-    if expt is not None:
-        estimate["delta"] = estimate["expt"] - estimate["base"]
-
-    ncols = sum(s.n_cols for s in sides.values()) if vm is not None else 0
+    batch = req.batch
     if batch is None:
-        batch = default_batch(n_units, ncols, nboot)
-    dist = np.empty((nboot, len(sides)))
-    cdt = counts_dtype(sides.values())
-    stack: dict = {}
-    bar = None
-    if not quiet and (nboot > batch or (vm is None and sample_examples and nboot * sum(
-            s.n_runs for s in sides.values()) > 20_000)):
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=nboot, desc="multiboot", file=sys.stderr)
-    for start in range(0, nboot, batch):
-        b = min(batch, nboot - start)
-        sdraws, udraws = draw_replicates(rng, b, seed_plan, n_units, sample_examples)
-        if sample_examples:
-            counts = counts_from_draws(udraws, n_units, cdt) if vm is not None else None
-            if counts is None:
-                n = None
-            elif units.index is None:
-                n = np.full(b, float(n_examples))
-            else:
-                n = sizes[udraws].sum(axis=1)
-            ex_draws = [units.expand(u) for u in udraws] if vm is None else None
-        if sample_examples and vm is not None:
-            all_rs = stacked_run_scores(list(sides.values()), counts, n, stack)
-        elif sample_examples:
-            all_rs = [s.run_scores(None, None, example_draws=ex_draws) for s in sides.values()]
-        else:
-            all_rs = [full_rs[k] for k in sides]
-        for col, (k, side) in enumerate(sides.items()):
-            rs = all_rs[col]
-            ss = rs @ Ms[k]
-            if resampled[k]:
-                w = seed_weights(sdraws[draw_key[k]], side.n_seeds)
-                dist[start:start + b, col] = (np.broadcast_to(ss, w.shape) * w).sum(axis=1)
-            else:
-                dist[start:start + b, col] = ss.mean(axis=1)
-        if bar is not None:
-            bar.update(b)
-    if bar is not None:
-        bar.close()
-
-    quantities = {"base": dist[:, 0]}
-    if expt is not None:
-        quantities["expt"] = dist[:, 1]
-        quantities["delta"] = dist[:, 1] - dist[:, 0]
-    if np.isnan(dist).any():
-        warn_list.append(f"{int(np.isnan(dist).any(axis=1).sum())} of {nboot} replicates are NaN "
-                         f"(metric {metric_name!r} undefined on those draws); they are ignored in "
-                         "intervals and p-values.")
-
-    details = dict(sample_seeds=sample_seeds, sample_examples=sample_examples,
-                   path="vectorised" if vm is not None else "general",
-                   cluster_col=cluster_col, abs_threshold=abs_threshold,
-                   rel_threshold=rel_threshold, expect_negative_effect=expect_negative_effect,
-                   seeds={k: list(v) for k, v in seeds.items()}, seed_col=seed_cols,
-                   resampled_seeds=resampled, batch=batch)
-
-    def clean(x):
-        return x[~np.isnan(x)]
-
-    ci, pvalue, p_two = {}, None, None
-    if method in ("percentile", "basic"):
-        for q, x in quantities.items():
-            ci[q] = percentile_ci(clean(x), c) if method == "percentile" else \
-                basic_ci(clean(x), estimate[q], c)
-    elif method == "bca":
-        jack = _jackknife(sides, Ms, units, resampled, design, sample_seeds, sample_examples,
-                          metric_name)
-        details["acceleration"] = {}
-        for q, x in quantities.items():
-            a = acceleration(jack[q])
-            details["acceleration"][q] = a
-            ci[q] = bca_ci(clean(x), estimate[q], a, c)
-    else:  # corrected
-        comps = _corrected(sides, parsed, units, resampled, design, sample_seeds, sample_examples,
-                           metric_name, estimate)
-        details["variance_components"] = comps
-        from scipy.special import stdtr, stdtrit
-
-        for q in quantities:
-            v, df = comps[q]["variance"], comps[q]["df"]
-            half = stdtrit(df, 1 - (1 - c) / 2) * np.sqrt(v)
-            ci[q] = (estimate[q] - half, estimate[q] + half)
-
-    p_abs = p_rel = None
-    if expt is not None:
-        d = clean(quantities["delta"])
-        le, ge = np.mean(d <= 0), np.mean(d >= 0)
-        if method == "corrected":
-            v, df = comps["delta"]["variance"], comps["delta"]["df"]
-            z = estimate["delta"] / np.sqrt(v) if v > 0 else np.inf * np.sign(estimate["delta"])
-            pvalue = float(stdtr(df, z) if expect_negative_effect else stdtr(df, -z))
-            p_two = float(min(1.0, 2 * stdtr(df, -abs(z))))
-        else:
-            pvalue = float(ge if expect_negative_effect else le)
-            pvalue = max(pvalue, 1.0 / len(d))
-            p_two = float(max(min(1.0, 2 * min(le, ge)), 1.0 / len(d)))
-        if abs_threshold is not None:
-            p_abs = float(np.mean(d <= -abs_threshold) if expect_negative_effect
-                          else np.mean(d >= abs_threshold))
-        if rel_threshold is not None:
-            bb = quantities["base"][~np.isnan(quantities["delta"])]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                rel = d / bb
-            p_rel = float(np.mean(rel <= -rel_threshold) if expect_negative_effect
-                          else np.mean(rel >= rel_threshold))
-
-    for w in warn_list:
-        warnings.warn(w, UserWarning, stacklevel=2)
-    return MultiBootstrapResult(
-        design=design, metric=metric_name, nboot=nboot, confidence_level=c, method=method,
-        estimate=estimate, distribution=dist,
-        delta_distribution=quantities.get("delta"), ci=ci, pvalue=pvalue, pvalue_two_sided=p_two,
-        p_abs_threshold=p_abs, p_rel_threshold=p_rel,
-        n_seeds={k: len(seeds[k]) for k in parsed}, n_examples=n_examples,
-        n_runs={k: s.n_runs for k, s in sides.items()}, warnings=warn_list,
-        bootstrap_mean={q: float(np.nanmean(x)) for q, x in quantities.items()},
-        bootstrap_std={q: float(np.nanstd(x, ddof=1)) if nboot > 1 else 0.0
-                       for q, x in quantities.items()},
-        n_units=n_units, details=details)
-
-
-# ----------------------------------------------------------------------------------------------
-# BCa jackknife
-
-
-def _jackknife(sides, Ms, units, resampled, design, sample_seeds, sample_examples, metric_name):
-    seeds_active = sample_seeds and any(resampled[k] and s.n_seeds > 1 for k, s in sides.items())
-    examples_active = sample_examples and units.n_units > 1
-    if seeds_active and examples_active:
-        raise _err(f"The `method='bca'` of {_FN} needs a single resampled axis: its jackknife "
-                   "acceleration is not defined when seeds and examples are resampled jointly. "
-                   "Use method='percentile', 'basic' or 'corrected', or switch an axis off "
-                   "(sample_seeds=False or sample_examples=False).")
-    if not seeds_active and not examples_active:
-        raise _err(f"The `method='bca'` of {_FN} needs a resampled axis. Got sample_seeds="
-                   f"{sample_seeds}, sample_examples={sample_examples}.")
-    jack = {}
-    if examples_active:
-        for k, side in sides.items():
-            jack[k] = _jackknife_units(side, Ms[k], units)
-    else:
-        if design == "unpaired":
-            raise _err(f"The `method='bca'` of {_FN} with only seeds resampled is not offered for the "
-                       "unpaired design (two independent seed samples have no single jackknife). "
-                       "Use method='percentile' or 'basic'.")
-        for k, side in sides.items():
-            ss = (side.full_run_scores() @ Ms[k])[0]
-            if resampled[k]:
-                tot = ss.sum()
-                jack[k] = (tot - ss) / (len(ss) - 1)
-            else:
-                jack[k] = np.full(len(ss), ss.mean())
-        n = max(len(v) for v in jack.values())
-        jack = {k: np.broadcast_to(v, (n,)) if len(v) == 1 else v for k, v in jack.items()}
-    if "expt" in jack:
-        jack["delta"] = jack["expt"] - jack["base"]
-    return jack
-
-
-def _jackknife_units(side: Side, M, units: Units) -> np.ndarray:
-    n_units = units.n_units
-    if side.metric is not None:
-        full = side.X.sum(axis=0)
-        n_full = units.sizes.sum()
-        out = np.empty(n_units)
-        step = max(1, 4_000_000 // max(1, side.X.shape[1]))
-        for a in range(0, n_units, step):
-            T = full[None, :] - side.X[a:a + step]
-            n = n_full - units.sizes[a:a + step]
-            rs = side.metric.finish(T.reshape(T.shape[0], side.n_runs, side.k), n)
-            out[a:a + step] = (rs @ M).mean(axis=1)
-        return out
-    out = np.empty(n_units)
-    allu = np.arange(n_units)
-    for u in range(n_units):
-        jj = units.expand(np.delete(allu, u))
-        rs = side.run_scores(None, None, example_draws=[jj])
-        out[u] = (rs @ M).mean(axis=1)[0]
-    return out
-
-
-# ----------------------------------------------------------------------------------------------
-# corrected interval from variance components
-
-
-def _anova(Z: np.ndarray) -> dict:
-    """Crossed seed x unit decomposition of a (S, J) matrix of linearised scores."""
-    S, J = Z.shape
-    m = Z.mean()
-    a = Z.mean(axis=1) - m
-    b = Z.mean(axis=0) - m
-    g = Z - m - a[:, None] - b[None, :]
-    seed = float(np.sum(a * a) / (S * (S - 1))) if S > 1 else 0.0
-    col = float(np.sum(b * b) / (J * (J - 1))) if J > 1 else 0.0
-    inter = float(np.sum(g * g) / (S * J * (S - 1) * (J - 1))) if S > 1 and J > 1 else 0.0
-    return {"seed": seed, "example": col, "interaction": inter, "col_effects": b, "S": S, "J": J}
-
-
-def _combine(seed_parts: list[tuple[float, int]], col: float, J: int, inter: float,
-             inter_df: float | None = None) -> dict:
-    """Variance = seed parts + unit part - residual part; Satterthwaite degrees of freedom.
-
-    ``seed_parts`` are (component, df) pairs; the residual is what joint resampling counts
-    twice. If the difference is not positive (possible in small samples), the largest positive
-    component is used instead and ``clamped`` is set.
-    """
-    seed = sum(v for v, _ in seed_parts)
-    raw = seed + col - inter
-    terms = [(v, df) for v, df in seed_parts if df > 0] + [(col, J - 1)]
-    if inter > 0:
-        S_eff = min([df for _, df in seed_parts], default=1) + 1
-        terms.append((inter, inter_df or max(1, (S_eff - 1) * (J - 1))))
-    clamped = raw <= 0
-    var = max([v for v, _ in terms if v > 0], default=0.0) if clamped else raw
-    den = sum(v * v / df for v, df in terms if df > 0)
-    df = var * var / den if den > 0 else float(J - 1)
-    return {"variance": float(var), "df": float(max(df, 1.0)), "seed": float(seed),
-            "example": float(col), "interaction_removed": float(inter), "clamped": bool(clamped)}
-
-
-def _corrected(sides, parsed, units, resampled, design, sample_seeds, sample_examples,
-               metric_name, estimate):
-    if metric_name not in _LINEAR:
-        raise _err(f"The `method='corrected'` of {_FN} is offered for means of per-example scores "
-                   f"({sorted(_LINEAR)}). Got metric {metric_name!r}; use 'percentile' or 'basic'.")
-    if not (sample_seeds and sample_examples):
-        raise _err(f"The `method='corrected'` of {_FN} corrects joint resampling of seeds and "
-                   "examples; with an axis switched off nothing is counted twice, so use "
-                   "'percentile' (or 'basic' / 'bca').")
-    J = units.n_units
-    N = units.sizes.sum()
-    Z = {}
-    for k, side in sides.items():
-        Y = (side.X @ side.M).T  # (S, J): per-unit sums averaged over each seed's runs
-        theta = Y.sum() / (side.n_seeds * N)
-        # linearised ratio (clusters of unequal size); for examples this is Y - mean
-        Z[k] = (Y - theta * units.sizes[None, :]) * (J / N)
-    return variance_components(Z, resampled, design)
-
-
-def variance_components(Z: dict, resampled: dict, design: str) -> dict:
-    """Variance of the point estimates from a crossed seed x unit decomposition.
-
-    ``Z[side]`` is a (n_seeds, n_units) matrix of (linearised) per-unit scores averaged over the
-    runs of each seed. For a side whose seeds are resampled, the unbiased variance of the mean
-    under the crossed random-effects model is ``(MS_seed + MS_unit - MS_residual) / (S J)``,
-    i.e. the seed and unit components minus the residual (per-run noise and interaction) that
-    joint resampling of seeds and units counts again in both main effects. A fixed-baseline side
-    contributes only its unit component. Returns, per quantity, the variance, Satterthwaite
-    degrees of freedom and the components.
-    """
-    J = next(iter(Z.values())).shape[1]
-    an = {k: _anova(z) for k, z in Z.items()}
-    out = {}
-    for k in Z:
-        if resampled[k]:
-            out[k] = _combine([(an[k]["seed"], an[k]["S"] - 1)], an[k]["example"], J,
-                              an[k]["interaction"])
-        else:
-            zb = Z[k].mean(axis=0, keepdims=True)
-            out[k] = _combine([], _anova(zb)["example"], J, 0.0)
-    if "expt" in Z:
-        if design == "paired":
-            d = _anova(Z["expt"] - Z["base"])
-            out["delta"] = _combine([(d["seed"], d["S"] - 1)], d["example"], J, d["interaction"])
-        else:
-            parts, inter, cols = [], 0.0, {}
-            for k in ("base", "expt"):
-                if resampled[k]:
-                    parts.append((an[k]["seed"], an[k]["S"] - 1))
-                    inter += an[k]["interaction"]
-                    cols[k] = an[k]["col_effects"]
-                else:
-                    zb = Z[k].mean(axis=0)
-                    cols[k] = zb - zb.mean()
-            db = cols["expt"] - cols["base"]
-            col = float(np.sum(db * db) / (J * (J - 1)))
-            out["delta"] = _combine(parts, col, J, inter)
-    return out
+        ncols = sum(s.n_cols for s in sides.values()) if vm is not None else 0
+        batch = default_batch(units.n_units, ncols, req.nboot)
+    return Plan(parsed, units, seeds, resampled, sides, seed_plan, draw_key, batch, n_examples,
+                notes)

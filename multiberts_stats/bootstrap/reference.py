@@ -22,7 +22,8 @@ import warnings
 
 import numpy as np
 
-from ._validation import (BootstrapInputError, BootstrapTypeError, check_finite, check_level,
+from ..errors import DataWarning
+from .checks import (BootstrapInputError, BootstrapTypeError, check_finite, check_level,
                           check_nboot, check_threshold)
 from .engine import Side, Units, counts_dtype, counts_from_draws, default_batch, stacked_run_scores
 from ..metrics import metric_for_callable
@@ -211,7 +212,7 @@ def multibootstrap(run_info, preds, labels, score_fn, paired_seeds=False, sample
                        f"paired analysis: {only}")
                 if verbose:
                     print(f"  Warning: {msg}")
-                warnings.warn(msg, UserWarning, stacklevel=2)
+                warnings.warn(msg, DataWarning, stacklevel=2)
         base_seeds = expt_seeds = common
     else:
         base_seeds = _sorted_seeds(base_rows, "base")

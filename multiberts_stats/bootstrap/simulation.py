@@ -98,7 +98,7 @@ def coverage_study(model: SimModel = CONTINUOUS, n_seeds: int = 25, n_examples: 
     """
     from scipy.special import stdtr, stdtrit
 
-    from .modern import variance_components
+    from .variance import variance_components
 
     rng = np.random.default_rng(rng)
     truth_base, truth_delta = model.truth()

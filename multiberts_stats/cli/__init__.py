@@ -16,10 +16,10 @@ COMMANDS = {
     "tasks": ("multiberts_stats.cli.tasks:cli_tasks", "list the registered tasks"),
     "run": ("multiberts_stats.cli.run:cli_run", "run an experiment described in a TOML file"),
     "status": ("multiberts_stats.cli.status:cli_status", "show done / pending / failed jobs of a store"),
-    "compare": ("multiberts_stats.analysis:cli_compare", "artifact-vs-procedure comparison from a store"),
-    "report": ("multiberts_stats.analysis:cli_report", "write a Markdown/HTML report with figures"),
+    "compare": ("multiberts_stats.cli.compare:cli_compare", "artifact-vs-procedure comparison from a store"),
+    "report": ("multiberts_stats.cli.report:cli_report", "write a Markdown/HTML report with figures"),
     "demo": ("multiberts_stats.demo:cli_demo", "the offline end-to-end job (family -> runner -> store -> report)"),
-    "published": ("multiberts_stats.published:cli_published", "reproduce the MultiBERTs paper analyses from the published files"),
+    "published": ("multiberts_stats.cli.published:cli_published", "reproduce the MultiBERTs paper analyses from the published files"),
 }
 
 

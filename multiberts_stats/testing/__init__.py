@@ -747,3 +747,10 @@ def pretraining_log(family: Family):
     frame["train_loss"] = frame["train_loss"].astype("float64")
     frame["heldout_masked_accuracy"] = frame["heldout_masked_accuracy"].astype("float64")
     return frame
+
+
+# The example-release writer (fake files in the published MultiBERTs formats) lives beside the
+# family builders; it needs numpy and pandas only.
+from multiberts_stats.testing.release import write_example_release  # noqa: E402
+
+__all__ += ["write_example_release"]

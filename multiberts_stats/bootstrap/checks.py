@@ -1,4 +1,4 @@
-"""Input checks shared by the reference-compatible and the modern API.
+"""Input checks shared by the reference-compatible and the modern API (and the error classes).
 
 Every error names the parameter, the rule and what was received, e.g.
 "The `nboot` parameter of multiboot must be a positive integer. Got -3 instead."
@@ -10,13 +10,16 @@ import numbers
 
 import numpy as np
 
-
-class BootstrapInputError(ValueError):
-    """Bad input to the bootstrap (a ``ValueError``)."""
+from ..errors import InputError, InputTypeError
 
 
-class BootstrapTypeError(TypeError):
-    """An argument of the wrong type (a ``TypeError``)."""
+class BootstrapInputError(InputError):
+    """Bad input to the bootstrap (a ``ValueError``, an :class:`~multiberts_stats.errors.InputError`)."""
+
+
+class BootstrapTypeError(InputTypeError):
+    """An argument of the wrong type (a ``TypeError``, an
+    :class:`~multiberts_stats.errors.InputTypeError`)."""
 
 
 def _short(x, limit: int = 80) -> str:
