@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from multiberts_stats.errors import DataWarning

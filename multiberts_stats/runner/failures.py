@@ -28,7 +28,6 @@ def failure_kind(exc: BaseException) -> str:
     Examples
     --------
     >>> import errno
-import re
     >>> failure_kind(OSError(errno.ENOSPC, "No space left on device")), failure_kind(ValueError("bad"))
     ('environment', 'input')
     """
