@@ -268,3 +268,34 @@ def test_folder_family_key_typos_and_missing_seeds(tmp_path, family, shared_data
         Experiment.from_dict({**base, "checkpoints": [{"hub_id": "../../etc/secrets"}]})
     with pytest.raises(ExperimentError, match=r"`checkpoints\[0\]` checkpoint is invalid"):
         Experiment.from_dict({**base, "checkpoints": [{"hub_id": "org/x", "revision": "../../../tmp"}]})
+
+
+def test_pos_probe_on_a_128_position_model_cuts_long_sentences_and_says_so(tmp_path, family, shared_data):
+    """Real EWT sentences plus one longer than the model's 128 positions (a real treebank has them)."""
+    from multiberts_stats.errors import DataWarning
+
+    src = (Path(shared_data) / "ud_english_ewt" / "en_ewt-ud-dev.conllu").read_text(encoding="utf-8")
+    blocks = [b for b in src.split("\n\n") if b.strip()][:60]
+    words = [w for b in blocks[:20] for w in
+             (line.split("\t")[1] for line in b.splitlines() if line and not line.startswith("#")
+              and line.split("\t")[0].isdigit())]
+    long = ["# sent_id = long-1", "# text = " + " ".join(words[:200])]
+    long += [f"{i + 1}\t{w}\t_\tNOUN\t_\t_\t0\tdep\t_\t_" for i, w in enumerate(words[:200])]
+    folder = tmp_path / "data" / "ud_english_ewt"
+    folder.mkdir(parents=True)
+    (folder / "en_ewt-ud-dev.conllu").write_text("\n\n".join(blocks + ["\n".join(long)]) + "\n\n",
+                                                 encoding="utf-8")
+    ckpt = [{"path": str(checkpoint_dirs(family)[0]), "family": "tiny", "seed": 0, "step": 0}]
+    exp = Experiment.from_dict({
+        "name": "pos", "store": str(tmp_path / "store"), "checkpoints": ckpt,
+        "tasks": [{"name": "pos", "data_dir": str(tmp_path / "data"), "train_split": "validation"}],
+        "methods": {"probe": {"C": [1.0], "folds": 2, "layers": [1], "max_length": 512}}})
+    with pytest.warns(DataWarning, match=r"words of the 'validation' split \(1 sentence\(s\), e\.g\. 'long-1'\) "
+                                         r"fall past the longest input"):
+        s = run_experiment(exp, quiet=True)
+    assert (s.done, s.failed) == (1, 0), s.errors
+    st = Store(tmp_path / "store")
+    info = st.provenance(next(iter(st.done_keys())))["method_info"]
+    assert info["truncated_words_train"] + info["truncated_words_eval"] > 0
+    df = read_predictions(tmp_path / "store")
+    assert len(df) > 0 and not df.prediction.isna().any()
