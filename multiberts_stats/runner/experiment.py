@@ -135,6 +135,7 @@ class Experiment:
         if not isinstance(store, str) or not store:
             raise setting_error("store", "must be a folder path (a string)", store)
         store = str((base / store).resolve()) if not Path(store).is_absolute() else store
+        _check_store_folder(Path(store))
         device = check_device(cfg.get("device", "cpu"))
         dtype = check_dtype(cfg.get("dtype", "float32"))
         seeds = parse_seeds(cfg.get("finetune_seeds", [0]), "finetune_seeds")
@@ -181,6 +182,19 @@ class Experiment:
                                            device=device, dtype=dtype, experiment=self.name,
                                            config=config, method_version=method.version))
         return out
+
+
+def _check_store_folder(path: Path) -> None:
+    """The store must be a store folder, or a folder to create, or an empty one: never a file,
+    and never a folder of other things (the runner would write its parts among them)."""
+    from multiberts_stats.store import is_store
+
+    if path.exists() and not path.is_dir():
+        raise setting_error("store", "must be a folder (the store of the experiment), not a file", str(path))
+    if path.is_dir() and not is_store(path) and any(path.iterdir()):
+        shown = sorted(p.name for p in path.iterdir())[:5]
+        raise setting_error("store", f"must be a store folder, a new folder or an empty one; this folder "
+                            f"holds other things ({shown})", str(path))
 
 
 def _jsonable(cfg):
