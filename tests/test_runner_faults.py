@@ -299,3 +299,50 @@ def test_pos_probe_on_a_128_position_model_cuts_long_sentences_and_says_so(tmp_p
     assert info["truncated_words_train"] + info["truncated_words_eval"] > 0
     df = read_predictions(tmp_path / "store")
     assert len(df) > 0 and not df.prediction.isna().any()
+
+
+_HOLD_JOB = """
+import sys, time
+from multiberts_stats.store import Store
+lock = Store(sys.argv[1], heartbeat=0.2).claim(sys.argv[2])
+assert lock is not None
+print("held", flush=True)
+time.sleep(float(sys.argv[3]))
+lock.release()
+"""
+
+
+def test_a_waiting_runner_says_who_holds_what_since_when(tmp_path, family, shared_data, caplog):
+    import logging
+    import socket
+
+    toml = _toml(tmp_path / "e.toml", tmp_path / "s", family, shared_data)
+    exp = load_experiment(toml)
+    key = exp.jobs()[0].key
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_JOB, str(tmp_path / "s"), key, "20"], env=env,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with caplog.at_level(logging.WARNING, logger="multiberts_stats"):
+            s = run_experiment(exp, quiet=True)
+    finally:
+        holder.kill()
+    assert (s.done + s.skipped, s.failed) == (2, 0)
+    waits = [r.getMessage() for r in caplog.records if "waiting for job" in r.getMessage()]
+    assert len(waits) == 1, waits
+    assert f"held by host {socket.gethostname()}, pid {holder.pid}, since 20" in waits[0]
+    assert "heartbeat" in waits[0]
+
+
+def test_one_data_folder_variable_and_its_older_name(monkeypatch, shared_data):
+    from multiberts_stats.tasks import TaskError, get_task
+
+    monkeypatch.delenv("MULTIBERTS_STATS_DATA", raising=False)
+    monkeypatch.setenv("MULTIBERTS_SHARED_DATA", str(shared_data))
+    assert len(get_task("rte").load("validation")) == 277
+    monkeypatch.setenv("MULTIBERTS_STATS_DATA", str(shared_data))
+    assert len(get_task("rte").load("validation")) == 277
+    monkeypatch.setenv("MULTIBERTS_SHARED_DATA", "/somewhere/else")
+    with pytest.raises(TaskError, match="names two data folders"):
+        get_task("rte").load("validation")
