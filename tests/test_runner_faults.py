@@ -346,3 +346,34 @@ def test_one_data_folder_variable_and_its_older_name(monkeypatch, shared_data):
     monkeypatch.setenv("MULTIBERTS_SHARED_DATA", "/somewhere/else")
     with pytest.raises(TaskError, match="names two data folders"):
         get_task("rte").load("validation")
+
+
+@pytest.mark.slow
+def test_dask_worker_killed_mid_job_is_never_an_input_failure(tmp_path, family, shared_data):
+    """A real LocalCluster: SIGKILL the worker running a job. Whatever Dask makes of it (the
+    scheduler reruns the task, or gives up with KilledWorker), nothing is recorded as a failure
+    of the inputs, and the next run completes the grid."""
+    pytest.importorskip("dask.distributed")
+    store = tmp_path / "s"
+    toml = _toml(tmp_path / "e.toml", store, family, shared_data, seeds="0-1")
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "multiberts_stats", "run", str(toml), "--quiet",
+                             "--executor", "dask", "--workers", "2"], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 180
+    victim = None
+    while time.time() < deadline and victim is None and proc.poll() is None:
+        ev = _events(store)
+        started = ev[(ev.event == "start") & (ev.pid != proc.pid)]
+        if len(started):
+            victim = int(started.pid.iloc[0])
+        time.sleep(0.02)
+    assert victim is not None, proc.communicate()
+    os.kill(victim, signal.SIGKILL)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode in (0, 1), err
+    assert "Traceback" not in err, err
+    assert {r["kind"] for r in Store(store).failed().values()} <= {"environment"}
+    r = _cli("run", str(toml), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert len(Store(store).done_keys()) == 4 and not Store(store).failed()
