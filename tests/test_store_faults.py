@@ -124,6 +124,13 @@ def test_lock_of_another_host_is_stale_after_the_timeout_and_an_empty_one_soon(t
     lock = st.claim("far")
     assert lock is not None
     lock.release()
+    # a live pid of this host whose heartbeat stopped (a hung runner, psutil absent): stale too
+    hung = locks / "hung.lock"
+    hung.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "time": time.time(),
+                                "start": None}))
+    assert st.claim("hung") is None
+    os.utime(hung, (old, old))
+    assert lock_is_stale(hung, 30.0) and st.claim("hung") is not None
     empty = locks / "empty.lock"
     empty.write_text("")
     assert st.claim("empty") is None             # being written right now, maybe

@@ -27,12 +27,24 @@ def cli_run(argv: list[str]) -> int:
     p.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default=None)
     p.add_argument("--threads", type=int, default=None, help="torch threads per job")
     a = p.parse_args(argv)
+    # job failures, waits for other runners: on stderr, for the duration of this command
     root = logging.getLogger("multiberts_stats")
-    if not root.handlers:  # job failures, waits for other runners, the summary: on stderr
-        h = logging.StreamHandler(sys.stderr)
-        h.setFormatter(logging.Formatter("multiberts-stats run: %(message)s"))
-        root.addHandler(h)
-        root.setLevel(logging.WARNING)
+    handler, level = None, root.level
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("multiberts-stats run: %(message)s"))
+        root.addHandler(handler)
+        if root.level == logging.NOTSET or root.level > logging.WARNING:
+            root.setLevel(logging.WARNING)
+    try:
+        return _run(a)
+    finally:
+        if handler is not None:
+            root.removeHandler(handler)
+            root.setLevel(level)
+
+
+def _run(a) -> int:
     try:
         exp = load_experiment(a.experiment)
         summary = run_experiment(exp, executor=a.executor, workers=a.workers,
