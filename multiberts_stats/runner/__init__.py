@@ -17,6 +17,26 @@ From the shell::
 
 See :mod:`multiberts_stats.runner.experiment` for the experiment file and
 :mod:`multiberts_stats.runner.executors` for the executors (and Slurm through dask-jobqueue).
+
+What happens when things go wrong:
+
+* Before any job, once per run: a device this machine lacks (``device = "cuda"`` without
+  CUDA), or checkpoints / task data that only the hub has while no hub is reachable, stop the
+  run with one :class:`~multiberts_stats.errors.EnvironmentFailure` naming the options
+  (``checkpoint_root`` / ``$MULTIBERTS_CHECKPOINT_ROOT``, a task's ``data_dir`` /
+  ``$MULTIBERTS_STATS_DATA``). Nothing is recorded.
+* A job that fails is recorded with a kind (:mod:`multiberts_stats.runner.failures`):
+  ``"environment"`` (out of memory, disk full, a killed worker, an unavailable device...) is
+  retried on the next run; ``"input"`` (a corrupt checkpoint, bad data) is skipped until its
+  inputs change (a new job key) or ``--retry-failed``. The grid goes on either way.
+* ``multiberts-stats run`` exits 0 only when every job is in the store; otherwise 1, printing
+  the command that reruns what is missing (2 for an experiment or an option that breaks a
+  rule).
+* Two runners share a store safely: each job is claimed by a lock whose heartbeat its holder
+  refreshes; a waiting runner says who holds which job since when, and a lock without a
+  heartbeat for ``stale_after`` seconds (or of a dead process on this host) is broken.
+* A part file is trusted only when its footer matches the row count recorded at write time;
+  a corrupt one is recomputed. A read-only store whose jobs are all done reports them done.
 """
 
 from __future__ import annotations
