@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from multiberts_stats.errors import MultibertsStatsError
@@ -26,6 +27,24 @@ def cli_run(argv: list[str]) -> int:
     p.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default=None)
     p.add_argument("--threads", type=int, default=None, help="torch threads per job")
     a = p.parse_args(argv)
+    # job failures, waits for other runners: on stderr, for the duration of this command
+    root = logging.getLogger("multiberts_stats")
+    handler, level = None, root.level
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("multiberts-stats run: %(message)s"))
+        root.addHandler(handler)
+        if root.level == logging.NOTSET or root.level > logging.WARNING:
+            root.setLevel(logging.WARNING)
+    try:
+        return _run(a)
+    finally:
+        if handler is not None:
+            root.removeHandler(handler)
+            root.setLevel(level)
+
+
+def _run(a) -> int:
     try:
         exp = load_experiment(a.experiment)
         summary = run_experiment(exp, executor=a.executor, workers=a.workers,
@@ -35,4 +54,13 @@ def cli_run(argv: list[str]) -> int:
         print(f"multiberts-stats run: {e}", file=sys.stderr)
         return 2
     print(summary.line() if a.quiet else f"multiberts-stats run {exp.name}: {summary.line()}")
-    return 1 if summary.failed else 0
+    hint = summary.retry_hint(a.experiment)
+    if hint:
+        what = []
+        if summary.failed:
+            what.append(f"{summary.failed} job(s) failed")
+        if summary.previously_failed:
+            what.append(f"{summary.previously_failed} were skipped as failed before")
+        print(f"multiberts-stats run: {' and '.join(what)}; rerun them with: {hint}", file=sys.stderr)
+        return 1
+    return 0
