@@ -23,7 +23,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -31,8 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from multiberts_stats.tasks.base import data_env_value
+
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("MULTIBERTS_SHARED_DATA", ROOT.parent / "shared" / "data"))
+DATA = Path(data_env_value() or ROOT.parent / "shared" / "data")  # $MULTIBERTS_STATS_DATA
 
 
 def read_sst2(split: str) -> list[str]:

@@ -78,6 +78,9 @@ class CheckpointLoadError(CheckpointError):
 # --------------------------------------------------------------------------------------------
 # Checkpoint and Family
 # --------------------------------------------------------------------------------------------
+_HUB_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?")
+
+
 def is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) or type(x).__name__ in (
         "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
@@ -139,9 +142,17 @@ class Checkpoint:
             object.__setattr__(self, name, int(value))
         if self.path is not None:
             object.__setattr__(self, "path", str(self.path))
-        if self.hub_id is not None and (not isinstance(self.hub_id, str) or not self.hub_id):
-            raise CheckpointError(f"The `hub_id` of a Checkpoint must be a non-empty string. "
-                                  f"Got {self.hub_id!r} instead.")
+        if self.hub_id is not None and (not isinstance(self.hub_id, str)
+                                        or not _HUB_ID_RE.fullmatch(self.hub_id) or ".." in self.hub_id):
+            raise CheckpointError(
+                "The `hub_id` of a Checkpoint must be a hub repository id, `name` or `org/name` "
+                "(letters, digits, '-', '_', '.'; no '..', not a path). Got "
+                f"{self.hub_id!r} instead (a local folder goes in `path`).")
+        if self.revision is not None and (
+                not isinstance(self.revision, str) or not self.revision or self.revision.startswith("/")
+                or ".." in self.revision.split("/") or "\\" in self.revision):
+            raise CheckpointError(f"The `revision` of a Checkpoint must be a branch, tag or commit "
+                                  f"(no '..' part, not an absolute path). Got {self.revision!r} instead.")
 
     @property
     def name(self) -> str:

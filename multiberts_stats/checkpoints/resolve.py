@@ -145,6 +145,9 @@ def locate(ckpt: Checkpoint | str, checkpoint_root=None, cache_dir=None,
         candidates = ([root / f"{hub_id}@{revision}"] if revision else []) + (
             [] if step_revision else [root / hub_id])
         for cand in candidates:
+            if not cand.resolve().is_relative_to(root.resolve()):
+                raise CheckpointError(f"The checkpoint {hub_id!r} (revision {revision!r}) would be read "
+                                      f"from {cand.resolve()}, outside the mirror root {root}; refused.")
             if cand.is_dir():
                 _check_folder(cand, f"mirror of {hub_id}")
                 return Resolved(cand, "mirror", looked=looked)

@@ -58,6 +58,12 @@ def _published(argv):
     return cli_published(argv)
 
 
+def _plan(argv):
+    from multiberts_stats.cli.plan import main as cli_plan
+
+    return cli_plan(argv)
+
+
 # name -> (function, one-line help)
 COMMANDS = {
     "checkpoints": (_checkpoints, "list a selection of checkpoints"),
@@ -68,6 +74,7 @@ COMMANDS = {
     "report": (_report, "write a Markdown/HTML report with figures"),
     "demo": (_demo, "the offline end-to-end job (family -> runner -> store -> report)"),
     "published": (_published, "reproduce the MultiBERTs paper analyses from the published files"),
+    "plan": (_plan, "seeds x runs x examples a target effect or width needs"),
 }
 
 

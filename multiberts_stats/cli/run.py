@@ -4,6 +4,7 @@ results table (mean over seeds with its Multi-Bootstrap interval, per task x met
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from multiberts_stats.errors import MultibertsStatsError
@@ -51,6 +52,24 @@ def cli_run(argv: list[str]) -> int:
     add_confidence_level(p)
     add_seed(p)
     a = p.parse_args(argv)
+    # job failures, waits for other runners: on stderr, for the duration of this command
+    root = logging.getLogger("multiberts_stats")
+    handler, level = None, root.level
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("multiberts-stats run: %(message)s"))
+        root.addHandler(handler)
+        if root.level == logging.NOTSET or root.level > logging.WARNING:
+            root.setLevel(logging.WARNING)
+    try:
+        return _run(a)
+    finally:
+        if handler is not None:
+            root.removeHandler(handler)
+            root.setLevel(level)
+
+
+def _run(a) -> int:
     try:
         exp = load_experiment(a.experiment)
         if a.limit is not None:
@@ -64,4 +83,13 @@ def cli_run(argv: list[str]) -> int:
     if a.table:
         print_run_results(exp, a, PROG)
     print(summary.line() if a.quiet else f"multiberts-stats run {exp.name}: {summary.line()}")
-    return 1 if summary.failed else 0
+    hint = summary.retry_hint(a.experiment)
+    if hint:
+        what = []
+        if summary.failed:
+            what.append(f"{summary.failed} job(s) failed")
+        if summary.previously_failed:
+            what.append(f"{summary.previously_failed} were skipped as failed before")
+        print(f"multiberts-stats run: {' and '.join(what)}; rerun them with: {hint}", file=sys.stderr)
+        return 1
+    return 0

@@ -37,7 +37,13 @@ def cli_status(argv: list[str]) -> int:
             print(f"multiberts-stats status: the store folder {str(path)!r} does not exist.",
                   file=sys.stderr)
             return 2
-        st = Store(path, create=False).status()
+        store = Store(path, create=False)
+        if not store.is_store:
+            print(f"multiberts-stats status: {str(path)!r} is not a store (no _store.json, job lists "
+                  "or part files); give the store folder of an experiment (its `store` key).",
+                  file=sys.stderr)
+            return 2
+        st = store.status()
     except MultibertsStatsError as e:
         print(f"multiberts-stats status: {e}", file=sys.stderr)
         return 2
@@ -52,7 +58,8 @@ def cli_status(argv: list[str]) -> int:
     for k in sorted(st["failed"])[: a.errors]:
         d = jobs.get(k, {})
         what = " ".join(str(d.get(x)) for x in ("method", "task", "checkpoint") if d.get(x) is not None)
-        print(f"    {k}  {what}: {st['errors'][k]}")
+        kind = st["kinds"].get(k, "input")
+        print(f"    {k}  {what} [{kind}]: {st['errors'][k]}")
     return 0
 
 

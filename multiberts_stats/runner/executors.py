@@ -34,8 +34,10 @@ import time
 import traceback
 from pathlib import Path
 
+from multiberts_stats.errors import InputError
 from multiberts_stats.store import Store
 
+from .failures import failure_kind
 from .methods import METHODS
 from .rows import RunContext
 
@@ -129,10 +131,11 @@ def run_job(job, *, quiet: bool = True, threads: int | None = None,
             return {"key": key, "status": "done", "error": None, "wall_time": wall}
         except Exception as e:  # noqa: BLE001 — a failing job is recorded and the grid goes on
             wall = time.perf_counter() - t0
-            store.record_failure(key, e, job=job.describe(), wall_time=wall)
-            store.log_event("failed", key, error=f"{type(e).__name__}: {e}")
+            kind = failure_kind(e)
+            recorded = store.record_failure(key, e, job=job.describe(), wall_time=wall, kind=kind)
+            store.log_event("failed", key, error=f"{type(e).__name__}: {e}", kind=kind)
             return {"key": key, "status": "failed", "error": f"{type(e).__name__}: {e}",
-                    "wall_time": wall}
+                    "kind": kind, "recorded": recorded, "wall_time": wall}
     finally:
         lock.release()
         gc.collect()
@@ -140,9 +143,24 @@ def run_job(job, *, quiet: bool = True, threads: int | None = None,
             torch.set_num_threads(threads_before)
 
 
-def _worker_init(threads: int) -> None:
+def _exit_with_parent(parent_pid: int, every: float = 1.0) -> None:
+    """In a pool worker: exit as soon as the process that started the pool is gone (a SIGKILL of
+    the runner must not leave its workers computing for nobody)."""
+    import threading
+
+    def watch():
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(every)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _worker_init(threads: int, parent_pid: int) -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _exit_with_parent(parent_pid)
     _set_threads(threads)
 
 
@@ -157,7 +175,7 @@ def execute(jobs, *, executor: str = "inprocess", workers: int | None = None,
             callback=None):
     """Run ``jobs`` with the chosen executor; yields each result dict as it completes."""
     if executor not in EXECUTORS:
-        raise ValueError(f"The `executor` parameter of run_experiment must be one of {EXECUTORS}. "
+        raise InputError(f"The `executor` parameter of run_experiment must be one of {EXECUTORS}. "
                          f"Got {executor!r} instead.")
     jobs = list(jobs)
     if not jobs:
@@ -166,9 +184,6 @@ def execute(jobs, *, executor: str = "inprocess", workers: int | None = None,
         for job in jobs:
             yield run_job(job, quiet=quiet, threads=threads)
         return
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"The `workers` parameter of run_experiment must be a positive integer. "
-                         f"Got {workers!r} instead.")
     if executor == "processes":
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -176,7 +191,7 @@ def execute(jobs, *, executor: str = "inprocess", workers: int | None = None,
         n = workers or min(len(jobs), os.cpu_count() or 1)
         t = _threads_for(n, threads)
         with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"),
-                                 initializer=_worker_init, initargs=(t,)) as pool:
+                                 initializer=_worker_init, initargs=(t, os.getpid())) as pool:
             futs = {pool.submit(run_job, job, quiet=True, threads=threads, default_threads=t): job
                     for job in jobs}
             for fut in as_completed(futs):
@@ -214,9 +229,7 @@ def _result_or_crash(fut, job) -> dict:
     except Exception as e:  # noqa: BLE001
         store = Store(job.store)
         msg = f"the worker running this job died: {type(e).__name__}: {e}"
-        try:
-            store.record_failure(job.key, msg, job=job.describe(),
-                                 traceback="".join(traceback.format_exception(e)))
-        except OSError:
-            pass
-        return {"key": job.key, "status": "failed", "error": msg, "wall_time": 0.0}
+        recorded = store.record_failure(job.key, msg, job=job.describe(), kind="environment",
+                                        traceback="".join(traceback.format_exception(e)))
+        return {"key": job.key, "status": "failed", "error": msg, "kind": "environment",
+                "recorded": recorded, "wall_time": 0.0}

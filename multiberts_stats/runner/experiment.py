@@ -137,6 +137,7 @@ class Experiment:
         if not isinstance(store, str) or not store:
             raise setting_error("store", "must be a folder path (a string)", store)
         store = str((base / store).resolve()) if not Path(store).is_absolute() else store
+        _check_store_folder(Path(store))
         device = check_device(cfg.get("device", "cpu"))
         dtype = check_dtype(cfg.get("dtype", "float32"))
         seeds = parse_seeds(cfg.get("finetune_seeds", [0]), "finetune_seeds")
@@ -215,6 +216,19 @@ class Experiment:
                                            device=device, dtype=dtype, experiment=self.name,
                                            config=config, method_version=method.version))
         return out
+
+
+def _check_store_folder(path: Path) -> None:
+    """The store must be a store folder, or a folder to create, or an empty one: never a file,
+    and never a folder of other things (the runner would write its parts among them)."""
+    from multiberts_stats.store import is_store
+
+    if path.exists() and not path.is_dir():
+        raise setting_error("store", "must be a folder (the store of the experiment), not a file", str(path))
+    if path.is_dir() and not is_store(path) and any(path.iterdir()):
+        shown = sorted(p.name for p in path.iterdir())[:5]
+        raise setting_error("store", f"must be a store folder, a new folder or an empty one; this folder "
+                            f"holds other things ({shown})", str(path))
 
 
 def _jsonable(cfg):
@@ -378,9 +392,12 @@ def _checkpoints(value, base: Path) -> list[CheckpointSpec]:
         for k, v in (("seed", seed), ("step", step)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise setting_error(f"{where}.{k}", "must be a non-negative integer", v)
-        out.append(CheckpointSpec(family=str(item.get("family", "custom")),
-                                  name=str(item.get("name", default_name)), seed=int(seed),
-                                  step=int(step), **place))
+        try:
+            out.append(CheckpointSpec(family=str(item.get("family", "custom")),
+                                      name=str(item.get("name", default_name)), seed=int(seed),
+                                      step=int(step), **place))
+        except CheckpointError as e:
+            raise ExperimentError(f"The `{where}` checkpoint is invalid: {e}") from e
     return out
 
 
@@ -445,6 +462,18 @@ def _tasks(value, base: Path) -> list[dict]:
             task = resolve_task(spec)
         except (ValueError, TypeError, KeyError, OSError) as e:
             raise ExperimentError(f"The `{where}` task {item.get('name')!r} is invalid: {e}") from e
+        if isinstance(spec, dict) and "paths" in spec:
+            # read every file once now: a bad label, an empty label, a duplicated id or a
+            # malformed line stops the experiment here, naming the file and the line
+            for split in task.splits:
+                try:
+                    task.load(split)
+                except (ValueError, TypeError, KeyError, OSError) as e:
+                    raise ExperimentError(f"The `{where}` task {item.get('name')!r} cannot be read "
+                                          f"(split {split!r}): {e}") from e
+            if "labels" not in spec:
+                # freeze the label space read from the files (workers neither re-read nor re-warn)
+                spec["label_space"] = task.label_space
         out.append({"name": item["name"], "spec": spec, "splits": splits, "task": task})
     return out
 

@@ -60,6 +60,7 @@ class CheckpointSpec:
                              f"hub_id={self.hub_id!r} and path={self.path!r} instead.")
         if self.step_raw is None:
             object.__setattr__(self, "step_raw", int(self.step))
+        self.to_catalog()  # the catalog's checks: hub id / revision shapes, labels
 
     @classmethod
     def from_catalog(cls, ckpt, *, name: str | None = None,

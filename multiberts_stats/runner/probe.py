@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import logging
+import warnings
 
 import numpy as np
 import pandas as pd
+
+from multiberts_stats.errors import DataWarning
 
 from .features import (
     cache_key,
@@ -27,6 +31,8 @@ from .rows import base_rows, train_eval_frames
 from .settings import check_positive_int, parse_seeds, setting_error
 
 __all__ = ["fit_probe", "run", "validate", "grid", "DEFAULTS"]
+
+logger = logging.getLogger(__name__)
 
 #: every setting of ``[methods.probe]`` and its default (the one place they are defined)
 DEFAULTS = {"layers": "all", "pooling": "mean", "C": [0.001, 0.01, 0.1, 1.0], "folds": 3,
@@ -134,6 +140,17 @@ def fit_probe(X_train, y_train, X_eval, *, C=(0.001, 0.01, 0.1, 1.0), folds: int
     return pred, score, float(np.ravel(model.C_)[0])
 
 
+def _token_max_length(model, tokenizer, setting: int) -> int:
+    """The sub-token budget of a token probe: at least 256 (sentences of a treebank run long) or
+    the `max_length` setting, but never beyond the model's position table or its tokenizer's
+    limit (a model with 128 positions gets 128)."""
+    cfg = getattr(model, "config", None)
+    limits = [int(x) for x in (getattr(cfg, "max_position_embeddings", None),
+                               getattr(tokenizer, "model_max_length", None))
+              if isinstance(x, int) and 0 < x <= 100_000]
+    return min([max(int(setting), 256), *limits])
+
+
 def _ids_hash(ids) -> str:
     return hashlib.sha256("\x1f".join(map(str, ids)).encode()).hexdigest()[:16]
 
@@ -234,9 +251,9 @@ def _run_token_probe(job, task, s, ctx):
                                             auto_threads=not ctx.fixed_threads)
             m, tok = state["model"]
             return extract_word_features(m, tok, df[words_col].tolist(), batch_size=s["batch_size"],
-                                         max_length=max(int(s["max_length"]), 256), device=job.device,
-                                         dtype=job.dtype, quiet=quiet, aggregate=agg,
-                                         desc=f"word features {split}")[0]
+                                         max_length=_token_max_length(m, tok, s["max_length"]),
+                                         device=job.device, dtype=job.dtype, quiet=quiet,
+                                         aggregate=agg, desc=f"word features {split}")[0]
         return cached_features(store.features_dir, key, compute)
 
     try:
@@ -255,6 +272,15 @@ def _run_token_probe(job, task, s, ctx):
     sid, widx, yev = words(eval_df)
     ok_tr = ~np.isnan(Ftr[0]).any(1)
     ok_ev = ~np.isnan(Fev[0]).any(1)
+    for split, ok, df in ((job.train_split, ok_tr, train_df), (job.eval_split, ok_ev, eval_df)):
+        if not ok.all():
+            sent = np.repeat(np.arange(len(df)), df[words_col].map(len).to_numpy())
+            cut = np.unique(sent[~ok])
+            msg = (f"{int((~ok).sum())} of {len(ok)} words of the {split!r} split ({len(cut)} "
+                   f"sentence(s), e.g. {df['example_id'].iloc[int(cut[0])]!r}) fall past the longest "
+                   f"input {job.checkpoint.name} takes and are left out of the probe")
+            warnings.warn(msg, DataWarning, stacklevel=2)
+            logger.warning("%s: %s", job.label(), msg)
     layers = _layers(s, Ftr.shape[0], job)
     c = job.checkpoint
     n = int(ok_ev.sum())

@@ -29,13 +29,18 @@ __all__ = [
     "describe_tasks",
     "hub_allowed",
     "data_roots",
+    "data_env_value",
+    "DATA_ENV_ALIASES",
     "first_existing",
     "cache_dir",
     "CACHE_ENV",
     "TaskLike",
 ]
 
+#: THE environment variable naming the local data folder (glue/, winogender/, ud_english_ewt/...)
 DATA_ENV = "MULTIBERTS_STATS_DATA"
+#: older names of it, still read (the demo's): give one or the other, not two different folders
+DATA_ENV_ALIASES = ("MULTIBERTS_SHARED_DATA",)
 #: environment variable naming the download cache (default ``$XDG_CACHE_HOME/multiberts_stats``)
 CACHE_ENV = "MULTIBERTS_STATS_CACHE"
 KINDS = ("classification", "pair_classification", "regression", "token_classification",
@@ -57,11 +62,22 @@ def hub_allowed() -> bool:
     return True
 
 
+def data_env_value() -> str | None:
+    """The data folder(s) named by the environment: ``$MULTIBERTS_STATS_DATA``, or its older
+    name ``$MULTIBERTS_SHARED_DATA``; None when neither is set. Both set to different folders
+    is ambiguous and refused."""
+    values = {name: os.environ[name] for name in (DATA_ENV, *DATA_ENV_ALIASES) if os.environ.get(name)}
+    if len(set(values.values())) > 1:
+        raise TaskError(f"The environment names two data folders: {values}. Set only ${DATA_ENV}.")
+    return next(iter(values.values()), None)
+
+
 def data_roots(data_dir=None) -> list[Path]:
-    """Local folders to look in: ``data_dir`` if given, else ``$MULTIBERTS_STATS_DATA`` if set."""
+    """Local folders to look in: ``data_dir`` if given, else ``$MULTIBERTS_STATS_DATA`` (or its
+    older name ``$MULTIBERTS_SHARED_DATA``) if set."""
     if data_dir is not None:
         return [Path(data_dir).expanduser()]
-    env = os.environ.get(DATA_ENV)
+    env = data_env_value()
     if env:
         return [Path(p).expanduser() for p in env.split(os.pathsep) if p]
     return []
