@@ -70,6 +70,14 @@ def cli_run(argv: list[str]) -> int:
 
 
 def _run(a) -> int:
+    from multiberts_stats.runner.settings import DEVICE_RULE, check_device
+
+    if a.device is not None:
+        try:
+            check_device(a.device)
+        except MultibertsStatsError:
+            print(f"{PROG}: The `--device` option {DEVICE_RULE}. Got {a.device!r} instead.", file=sys.stderr)
+            return 2
     try:
         exp = load_experiment(a.experiment)
         if a.limit is not None:
