@@ -122,11 +122,11 @@ def test_run_ends_with_results_table_and_limit(tmp_path, family, shared_data, ca
     assert main(["run", str(toml), "--limit", "0"]) == 2
     assert "`--limit`" in capsys.readouterr().err
     # status and report name the experiment the store's jobs belong to
-    from multiberts_stats.cli.report import _title
+    from multiberts_stats.cli.report import _experiment_title
 
     assert main(["status", str(tmp_path / "out")]) == 0
     assert "experiment: smoke" in capsys.readouterr().out
-    assert _title(tmp_path / "out") == "Experiment smoke"
+    assert _experiment_title(tmp_path / "out") == "Multi-Bootstrap report: smoke"
 
 
 def test_redirected_run_writes_no_progress_lines(tmp_path, family, shared_data):

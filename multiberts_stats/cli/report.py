@@ -19,13 +19,15 @@ def _parser() -> argparse.ArgumentParser:
                 "Write a Markdown (or HTML) report with PNG figures for every task and "
                 "method in a store: procedure estimates, per-seed forest plots, learning "
                 "curves when there are several steps, and instance-level agreement.")
-    ap.add_argument("store", help="the store folder")
-    ap.add_argument("-o", "--out", required=True, help="output folder")
-    ap.add_argument("--format", choices=["md", "html"], default="md", help="report format")
+    ap.add_argument("store", help="the store folder (as written by `multiberts-stats run`)")
+    ap.add_argument("-o", "--out", required=True, help="output folder (required)")
+    ap.add_argument("--format", choices=["md", "html"], default="md", help="report.md or report.html")
     add_nboot(ap)
     add_seed(ap)
     add_confidence_level(ap)
-    ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    ap.add_argument("--title", default=None,
+                    help="the report's title (default: the experiment names recorded in the store)")
+    ap.add_argument("--quiet", action="store_true", help="no progress bar")
     return ap
 
 
@@ -39,15 +41,17 @@ def cli_report(argv: list[str]) -> int:
     try:
         table = read_store_table(args.store)
         path = write_report(table, args.out, fmt=args.format, nboot=args.nboot, rng=args.seed,
-                            alpha=1.0 - level, quiet=args.quiet, title=_title(args.store))
+                            alpha=1.0 - level, quiet=args.quiet,
+                            title=args.title or _experiment_title(args.store))
     except (ValueError, TypeError, FileNotFoundError, KeyError) as e:
         return fail(PROG, flag_error(e, FLAGS))
     print(f"Report written to {path}")
     return 0
 
 
-def _title(store) -> str:
-    """The report's title: the experiment(s) the store's jobs belong to (else the folder's name)."""
+def _experiment_title(store) -> str:
+    """The report's title: the experiment(s) the store's jobs belong to, e.g. "Multi-Bootstrap
+    report: demo-probe-pos, demo-zeroshot" (the folder's name when none is recorded)."""
     from pathlib import Path
 
     from multiberts_stats.store import Store
@@ -57,6 +61,4 @@ def _title(store) -> str:
     except (OSError, ValueError):
         jobs = {}
     names = sorted({str(d["experiment"]) for d in jobs.values() if d.get("experiment")})
-    if names:
-        return ("Experiment " if len(names) == 1 else "Experiments ") + ", ".join(names)
-    return f"Store {Path(store).resolve().name}"
+    return "Multi-Bootstrap report: " + (", ".join(names) if names else Path(store).resolve().name)
