@@ -29,12 +29,17 @@ ROWS = [
     ("global null", "null", 5, 0.0, 0.0, "fpr"),
     ("global null, run offsets sd 0.3", "null", 25, 0.0, 0.3, "fpr"),
     ("global null, run offsets sd 0.3", "null", 5, 0.0, 0.3, "fpr"),
+    ("artifact-only, sd 0.1", "artifact", 25, 0.1, 0.0, "power"),
+    ("artifact-only, sd 0.15", "artifact", 25, 0.15, 0.0, "power"),
     ("artifact-only, sd 0.3", "artifact", 25, 0.3, 0.0, "power"),
     ("artifact-only, sd 0.6", "artifact", 25, 0.6, 0.0, "power"),
+    ("artifact-only, sd 0.15", "artifact", 5, 0.15, 0.0, "power"),
     ("artifact-only, sd 0.3", "artifact", 5, 0.3, 0.0, "power"),
     ("artifact-only, sd 0.6", "artifact", 5, 0.6, 0.0, "power"),
     ("constant +0.12", "constant", 25, 0.12, 0.0, "procedure"),
     ("constant +0.12", "constant", 5, 0.12, 0.0, "procedure"),
+    ("constant +0.25", "constant", 25, 0.25, 0.0, "procedure"),
+    ("constant +0.25", "constant", 5, 0.25, 0.0, "procedure"),
 ]
 
 

@@ -63,7 +63,7 @@ def simulate_paired(rng, n_seeds: int, n_examples: int, n_runs: int, effects, *,
 
 
 def analyse_paired(runs: dict, rng, *, nboot=500, alpha=0.05, method="percentile",
-                   correction="holm") -> dict:
+                   correction="holm", n_null=1000) -> dict:
     """One simulated experiment analysed like the report (paired design, accuracy)."""
     from multiberts_stats.analysis.multiple_testing import adjust_pvalues
     from multiberts_stats.bootstrap.engine import counts_from_draws, seed_weights
@@ -99,7 +99,7 @@ def analyse_paired(runs: dict, rng, *, nboot=500, alpha=0.05, method="percentile
     rv, terms = run_noise([(run_offset_variance(list(runs[s].transpose(1, 0, 2))),
                             np.full(S, R)) for s in ("base", "expt")])
     h = heterogeneity_test(d, Z=D, run_variance=rv, run_terms=terms,
-                           confidence_level=1 - alpha)
+                           confidence_level=1 - alpha, n_null=n_null)
     category, disagrees = decide(pv, h, alpha, adjusted)
     return {"category": category, "disagrees": disagrees, "procedure": pv,
             "het_reject": h.significant(alpha), "het_p": h.pvalue, "tau": h.tau,
@@ -110,7 +110,8 @@ def analyse_paired(runs: dict, rng, *, nboot=500, alpha=0.05, method="percentile
 
 def calibration_study(kind="null", *, n_seeds=25, n_examples=500, n_runs=2, size=0.0,
                       n_experiments=500, nboot=500, alpha=0.05, method="percentile",
-                      correction="holm", sd_run=0.0, sd_example_effect=0.5, rng=0) -> dict:
+                      correction="holm", sd_run=0.0, sd_example_effect=0.5, n_null=300,
+                      rng=0) -> dict:
     """Shares of simulated reports per outcome, with the counts behind them.
 
     Returns ``{"counts": {...}, "n": n_experiments, "tau": array, "settings": {...}}``; counts
@@ -129,7 +130,7 @@ def calibration_study(kind="null", *, n_seeds=25, n_examples=500, n_runs=2, size
         runs = simulate_paired(gen, n_seeds, n_examples, n_runs, eff, sd_run=sd_run,
                                sd_example_effect=sd_example_effect)
         r = analyse_paired(runs, gen, nboot=nboot, alpha=alpha, method=method,
-                           correction=correction)
+                           correction=correction, n_null=n_null)
         counts[r["category"]] = counts.get(r["category"], 0) + 1
         counts["procedure_effect"] += r["procedure"] != "none"
         counts["het_reject"] += r["het_reject"]
@@ -141,4 +142,4 @@ def calibration_study(kind="null", *, n_seeds=25, n_examples=500, n_runs=2, size
             "settings": dict(kind=kind, n_seeds=n_seeds, n_examples=n_examples, n_runs=n_runs,
                              size=size, nboot=nboot, alpha=alpha, method=method,
                              correction=correction, sd_run=sd_run,
-                             sd_example_effect=sd_example_effect)}
+                             sd_example_effect=sd_example_effect, n_null=n_null)}

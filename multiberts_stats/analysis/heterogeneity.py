@@ -115,8 +115,9 @@ def run_noise(sides: list[tuple[dict, np.ndarray]]):
     """Run-level variance per artifact from the sides' ANOVAs.
 
     ``sides``: (``run_offset_variance`` result, (m,) runs per artifact of that side, 0 where the
-    side does not enter the artifact) pairs. Returns ``(variance (m,), terms)`` where
-    ``terms`` are (mean-square contribution, df) pairs for Satterthwaite's degrees of freedom.
+    side does not enter the artifact) pairs. Returns ``(variance (m,) or None, terms)``: the
+    per-artifact variance ``sum_side (MS_run - MS_res) / (J R_s)`` and, per side with runs, the
+    ANOVA with ``inv`` (1 / R_s per artifact) for the null distribution of the test.
     """
     var, terms = None, []
     for comp, n_runs in sides:
@@ -126,10 +127,58 @@ def run_noise(sides: list[tuple[dict, np.ndarray]]):
             continue
         part = comp["variance"] * inv
         var = part if var is None else var + part
-        w = float(inv[inv > 0].mean()) / comp["J"]
-        terms.append((w * comp["ms_run"], comp["df_run"]))
-        terms.append((w * comp["ms_res"], comp["df_res"]))
+        terms.append({**comp, "inv": inv})
     return var, terms
+
+
+def _null_pvalue(q_obs, C, Sigma_ex, J, terms, B, rng) -> float:
+    """P(Q* >= q_obs) under H0 by a parametric bootstrap that redraws every estimated part.
+
+    Under H0 the contrasts are ``N(0, C (Sigma_ex + diag(r)) C')`` with ``r`` the run-level
+    variance (its estimate clamped at 0); the example covariance is redrawn from its Wishart
+    distribution (J - 1 df), the runs' mean squares from their chi-square distributions, and
+    Q* is computed as the observed Q was (a run-level estimate is clamped at 0 only when it
+    leaves the covariance not positive definite).
+    """
+    from scipy.stats import wishart
+
+    k = C.shape[0]
+    A_ex = C @ Sigma_ex @ C.T
+    r_true = sum(np.maximum(t["variance"], 0.0) * t["inv"] for t in terms)
+    z = rng.multivariate_normal(np.zeros(k), A_ex + C @ np.diag(r_true) @ C.T, size=B,
+                                method="eigh")
+    W = wishart.rvs(df=J - 1, scale=A_ex / (J - 1), size=B, random_state=rng)
+    W = W.reshape(B, k, k)
+    r = np.zeros((B, C.shape[1]))
+    for t in terms:
+        e_run = t["ms_res"] + t["J"] * max(t["variance"], 0.0)
+        ms_run = e_run * rng.chisquare(t["df_run"], B) / t["df_run"]
+        ms_res = t["ms_res"] * rng.chisquare(t["df_res"], B) / t["df_res"]
+        r += ((ms_run - ms_res) / t["J"])[:, None] * t["inv"][None, :]
+
+    inv_all = np.array([t["inv"] for t in terms])
+    scalar = bool(np.allclose(inv_all, inv_all[:, :1]))  # equal runs: C diag(r) C' = r I
+
+    def q_of(rr, rows):
+        if scalar:
+            A = W[rows] + rr[rows, :1, None] * np.eye(k)[None]
+        else:
+            A = W[rows] + (C[None, :, :] * rr[rows, None, :]) @ C.T
+        ok = np.ones(len(A), bool)
+        neg = (rr[rows] < 0).any(axis=1)  # only a negative run-level draw can break it
+        if neg.any():
+            ok[neg] = np.linalg.eigvalsh(A[neg])[:, 0] > 0
+        out = np.full(len(A), np.nan)
+        L = np.linalg.cholesky(A[ok])
+        out[ok] = np.sum(np.linalg.solve(L, z[rows][ok][..., None])[..., 0] ** 2, axis=1)
+        return out
+
+    q = q_of(r, np.arange(B))
+    bad = np.flatnonzero(np.isnan(q))
+    if len(bad):
+        q[bad] = q_of(np.maximum(r, 0.0), bad)
+    q = q[np.isfinite(q)]
+    return float((1 + np.sum(q >= q_obs)) / (len(q) + 1))
 
 
 @dataclass
@@ -156,6 +205,9 @@ class Heterogeneity:
         The run-level (fine-tuning) variance added per artifact, 0 when none was estimated.
     method : str
         How the covariance was obtained: ``"units"`` (closed form) or ``"replicates"``.
+    pvalue_method : str
+        The null distribution: Hotelling's F, or (with a run-level variance) a parametric
+        bootstrap.
     """
 
     defined: bool
@@ -171,6 +223,7 @@ class Heterogeneity:
     method: str = "units"
     reason: str = ""
     notes: list = field(default_factory=list)
+    pvalue_method: str = ""
 
     def significant(self, alpha: float) -> bool:
         return bool(self.defined and self.pvalue <= alpha)
@@ -185,7 +238,7 @@ class Heterogeneity:
                 "n_artifacts": self.n_artifacts, "n_units": self.n_units,
                 "confidence_level": self.confidence_level,
                 "run_variance": c(self.run_variance), "method": self.method,
-                "reason": self.reason}
+                "pvalue_method": self.pvalue_method, "reason": self.reason}
 
 
 def _undefined(m, J, level, reason) -> Heterogeneity:
@@ -197,7 +250,8 @@ def _undefined(m, J, level, reason) -> Heterogeneity:
 def heterogeneity_test(v: np.ndarray, *, Z: np.ndarray | None = None,
                        cov: np.ndarray | None = None, n_units: int | None = None,
                        groups: np.ndarray | None = None, run_variance=None, run_terms=(),
-                       confidence_level: float = 0.95, tau_scale: float = 1.0) -> Heterogeneity:
+                       confidence_level: float = 0.95, tau_scale: float = 1.0,
+                       n_null: int = 1000, rng=0) -> Heterogeneity:
     """Test H0: every artifact has the same effect, and estimate tau with an interval.
 
     Parameters
@@ -215,6 +269,11 @@ def heterogeneity_test(v: np.ndarray, *, Z: np.ndarray | None = None,
         design); default one group.
     run_variance : float or array (m,), optional
         Seed-specific (run-level) variance added to the diagonal.
+    run_terms : list of dict, optional
+        The ANOVAs behind ``run_variance`` (from :func:`run_noise`); with them the p-value comes
+        from a parametric bootstrap of the null (``n_null`` draws from ``rng``, default a
+        fixed seed so that the test is a function of the data) and the F reference of the tau
+        interval has Satterthwaite degrees of freedom.
     tau_scale : float
         tau is reported as ``tau_scale`` times the between-seed sd (sqrt(2) for an unpaired
         pair of seeds).
@@ -262,9 +321,11 @@ def heterogeneity_test(v: np.ndarray, *, Z: np.ndarray | None = None,
         rv_arr = np.broadcast_to(np.asarray(run_variance, float), (m,))
         Sigma = Sigma + np.diag(rv_arr)
         rv = float(np.mean(rv_arr))
-        # the run-level variance is one scalar estimated from few runs: its relative noise
-        # (Satterthwaite) lowers the F reference's second degrees of freedom
-        rel = sum(w ** 2 / df for w, df in run_terms if df)
+        # the run-level variance is estimated from few runs: its relative noise (Satterthwaite)
+        # lowers the F reference's second degrees of freedom
+        for t in run_terms:
+            w = float(np.mean(t["inv"][t["inv"] > 0])) / t["J"]
+            rel += (w * t["ms_run"]) ** 2 / t["df_run"] + (w * t["ms_res"]) ** 2 / t["df_res"]
     A = C @ Sigma @ C.T
     lam, V = np.linalg.eigh(A)
     tol = max(lam.max(), 0.0) * 1e-10
@@ -274,7 +335,7 @@ def heterogeneity_test(v: np.ndarray, *, Z: np.ndarray | None = None,
         return heterogeneity_test(v, Z=Z, cov=cov, n_units=n_units, groups=groups,
                                   run_variance=np.maximum(run_variance, 0.0),
                                   run_terms=run_terms, confidence_level=confidence_level,
-                                  tau_scale=tau_scale)
+                                  tau_scale=tau_scale, n_null=n_null, rng=rng)
     z = V.T @ (C @ v)
     keep = lam > tol
     notes = []
@@ -313,7 +374,16 @@ def heterogeneity_test(v: np.ndarray, *, Z: np.ndarray | None = None,
 
     scale = (J - k) / (k * (J - 1))
     q0 = Q(0.0)
-    p = float(fdist.sf(q0 * scale, k, df2))
+    if run_terms:
+        Ck = V[:, keep].T @ C  # the contrasts the test uses (orthonormal rows)
+        Sig_ex = Sigma - np.diag(np.broadcast_to(np.asarray(run_variance, float), (m,)))
+        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        p = _null_pvalue(q0, Ck, Sig_ex, J, run_terms, int(n_null), gen)
+        p_how = (f"parametric bootstrap of the null ({int(n_null)} draws: contrasts, the "
+                 "example covariance (Wishart) and the runs' mean squares redrawn)")
+    else:
+        p = float(fdist.sf(q0 * scale, k, df2))
+        p_how = f"Hotelling: Q (J - k) / (k (J - 1)) ~ F({k}, {J - k})"
     # moment estimate: E sum (v - mean)^2 = (m-1) tau^2 + tr(C Sigma C') per group
     resid = float(np.sum(z2))  # = |C v|^2 = sum of within-group squared deviations
     tau2 = max(0.0, (resid - float(np.sum(lam))) / k)
@@ -337,6 +407,7 @@ def heterogeneity_test(v: np.ndarray, *, Z: np.ndarray | None = None,
                         (s * np.sqrt(t_lo), s * np.sqrt(t_hi)), m, J, confidence_level,
                         run_variance=rv, method="units" if Z is not None else "replicates")
     out.notes.extend(notes)
+    out.pvalue_method = p_how
     return out
 
 

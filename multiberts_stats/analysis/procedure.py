@@ -507,7 +507,7 @@ def _one_axis_kwargs(kw: dict) -> dict:
     return kw
 
 
-def _artifact_kwargs(kw: dict, n_artifacts: int, notes: list) -> dict:
+def _artifact_kwargs(kw: dict, notes: list) -> dict:
     """The per-artifact (examples-only) calls' arguments, and what the report says of them."""
     out = _one_axis_kwargs(kw)
     if out is not kw:
@@ -645,8 +645,17 @@ def artifact_vs_procedure(base, expt=None, *, design=None, metric="accuracy",
         sides.check_defined(metric, func)
     rngs = RngStream(rng)
     log = WarningLog()
+    notes: list[str] = []
+    proc_kw = kw
+    if kw.get("method") == "bca":
+        # BCa needs one resampled axis: the per-artifact (examples-only) intervals use it, the
+        # joint seeds-and-examples interval cannot
+        proc_kw = {**kw, "method": "percentile"}
+        notes.append("method='bca' needs a single resampled axis, so the per-artifact "
+                     "(examples-only) intervals use it and the procedure-level interval "
+                     "(seeds and examples) uses method='percentile'.")
     with log.catch():
-        procedure = multiboot(sides.base, sides.expt, rng=rngs.first(), **kw)
+        procedure = multiboot(sides.base, sides.expt, rng=rngs.first(), **proc_kw)
     log.extend(procedure.warnings)
     log.merge(mine)
 
@@ -654,8 +663,7 @@ def artifact_vs_procedure(base, expt=None, *, design=None, metric="accuracy",
     pairs = _artifact_pairs(design, sides.base_seeds,
                             None if expt is None else sides.expt_seeds, common,
                             max_artifact_pairs, log)
-    notes: list[str] = []
-    art_kw = _artifact_kwargs(kw, len(pairs), notes)
+    art_kw = _artifact_kwargs(kw, notes)
     m = len(pairs)
     if correction is not None and m > 1 and 2 / (nboot + 1) > alpha / m:
         need = int(np.ceil(2 * m / alpha - 1))
@@ -721,7 +729,8 @@ def artifact_vs_procedure(base, expt=None, *, design=None, metric="accuracy",
     decomposition = None
     if decompose:
         with WarningLog().catch():
-            decomposition = _decompose(sides.base, sides.expt, _one_axis_kwargs(kw),
+            # variances of the distributions: the interval method does not matter
+            decomposition = _decompose(sides.base, sides.expt, {**kw, "method": "percentile"},
                                        procedure, rngs)
         decomposition.warnings = log.messages
     log.issue()

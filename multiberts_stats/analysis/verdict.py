@@ -111,8 +111,9 @@ def check_correction(correction, func: str):
 def pvalue_agreeing(res, null: float) -> float:
     """Two-sided p-value of ``null`` for the result's quantity, agreeing with its interval.
 
-    For a difference against 0 it is the engine's ``pvalue_two_sided`` (computed for the
-    interval ``method``). Otherwise the same rules are applied to ``null``: percentile shares
+    For a difference against 0 it is the engine's ``pvalue_two_sided`` when the engine computed
+    it for the interval ``method`` (its ``pvalue_method``; percentile shares for the percentile
+    interval). Otherwise the same rules are applied to ``null``: percentile shares
     ``2 (1 + min(#{x* <= null}, #{x* >= null})) / (n + 1)``; basic, the same on the replicates
     reflected about the estimate; corrected, the t approximation of the corrected interval;
     BCa, the inverted BCa interval of the shifted replicates.
@@ -127,7 +128,9 @@ def pvalue_agreeing(res, null: float) -> float:
     """
     q = "delta" if getattr(res, "delta_distribution", None) is not None else "base"
     method = getattr(res, "method", "percentile")
-    if q == "delta" and null == 0 and getattr(res, "pvalue_two_sided", None) is not None:
+    engine_agrees = bool(getattr(res, "pvalue_method", "")) or method == "percentile"
+    if q == "delta" and null == 0 and engine_agrees and \
+            getattr(res, "pvalue_two_sided", None) is not None:
         return float(res.pvalue_two_sided)  # the engine's own (one source for the rule)
     d = np.asarray(res.delta_distribution if q == "delta" else
                    np.asarray(res.distribution, float)[:, 0], float)
