@@ -4,6 +4,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from _analysis_data import base_correct, tidy
 from scipy.stats import binomtest
@@ -310,3 +311,66 @@ def test_planted_effects_power_and_constant_effect():
     c, n = r["counts"], r["n"]
     assert binomtest(c["artifact_only"], n, 0.05, alternative="greater").pvalue > 0.01
     assert c["procedure_effect"] / n > 0.2
+
+
+# ---- the other designs, clusters and metrics that do not decompose ---------------------------
+
+def _acc_matrix(t):
+    return (t.assign(c=(t.prediction == t.label).astype(float))
+            .pivot_table(index="pretrain_seed", columns="example_id", values="c").to_numpy())
+
+
+def test_single_fixed_baseline_and_unpaired_heterogeneity():
+    base, expt = _tables(np.array([0.4, 0.1, 0.3, 0.0, 0.2, 0.5]), seed=10)
+    # one procedure alone: the seeds' scores
+    one = quiet(A.artifact_vs_procedure, base, nboot=NB, rng=0, null=0.5, decompose=False)
+    Y = _acc_matrix(base)
+    h = heterogeneity_test(Y.mean(axis=1), Z=Y)
+    assert one.heterogeneity.pvalue == pytest.approx(h.pvalue, rel=1e-9)
+    # fixed baseline: the baseline is common to every artifact and cancels
+    fb = quiet(A.artifact_vs_procedure, base[base.pretrain_seed == 0], expt,
+               design="fixed_baseline", nboot=NB, rng=0, decompose=False)
+    Ye = _acc_matrix(expt)
+    h = heterogeneity_test(Ye.mean(axis=1), Z=Ye)
+    assert fb.heterogeneity.pvalue == pytest.approx(h.pvalue, rel=1e-9)
+    # unpaired: contrasts within each side, tau of a pair = sqrt(2) x per seed
+    other = expt.assign(pretrain_seed=expt.pretrain_seed + 10)
+    un = quiet(A.artifact_vs_procedure, base, other, design="unpaired", nboot=20, rng=0,
+               decompose=False)
+    Z = np.vstack([Y, Ye])
+    h = heterogeneity_test(Z.mean(axis=1), Z=Z, groups=np.repeat([0, 1], 6),
+                           tau_scale=np.sqrt(2))
+    assert un.heterogeneity.df == h.df == (10.0, 390.0)
+    assert un.heterogeneity.pvalue == pytest.approx(h.pvalue, rel=1e-9)
+    assert un.tau == pytest.approx(h.tau, rel=1e-9)
+
+
+def test_clusters_are_the_units_of_the_heterogeneity_test():
+    base, expt = _tables(np.array([0.4, 0.1, 0.3, 0.0, 0.2, 0.5]), seed=11, n_ex=240)
+    cl = {f"ex{i:05d}": f"c{i // 6}" for i in range(240)}  # 40 clusters of 6
+    base, expt = (t.assign(group=t.example_id.map(cl)) for t in (base, expt))
+    rep = quiet(A.artifact_vs_procedure, base, expt, design="paired", nboot=NB, rng=0,
+                cluster_col="group", decompose=False)
+    assert rep.heterogeneity.n_units == 40 and rep.heterogeneity.df == (5.0, 35.0)
+    D = _acc_matrix(expt) - _acc_matrix(base)  # equal cluster sizes: cluster means
+    Zc = D.reshape(6, 40, 6).mean(axis=2)
+    h = heterogeneity_test(Zc.mean(axis=1), Z=Zc)
+    assert rep.heterogeneity.pvalue == pytest.approx(h.pvalue, rel=1e-9)
+
+
+def test_metric_that_does_not_decompose_uses_shared_replicates():
+    base, expt = _tables(np.array([0.4, 0.1, 0.3, 0.0, 0.2, 0.5]), seed=12)
+    rep = quiet(A.artifact_vs_procedure, base, expt, design="paired", metric="spearman",
+                nboot=100, rng=0, decompose=False)
+    h = rep.heterogeneity
+    assert h.defined and h.method == "replicates"
+    assert any("examples-only replicates" in n for n in rep.notes)
+    # every artifact draws the same examples: a copy of seed 0 under another seed number gets
+    # exactly seed 0's replicates
+    b2, e2 = (pd.concat([t, t[t.pretrain_seed == 0].assign(pretrain_seed=9)])
+              for t in (base, expt))
+    rep2 = quiet(A.artifact_vs_procedure, b2, e2, design="paired", metric="spearman",
+                 nboot=50, rng=0, decompose=False)
+    r = rep2.artifact_results
+    np.testing.assert_array_equal(r["seed 0"].delta_distribution,
+                                  r["seed 9"].delta_distribution)

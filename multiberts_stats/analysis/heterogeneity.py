@@ -26,7 +26,11 @@ Fine-tuning runs: when a seed has several runs, a run-level offset (one fine-tun
 than another on every example) is seed-specific noise that resampling examples does not see.
 For linear metrics its variance is estimated from a within-seed runs x units ANOVA (mean
 square of runs minus residual mean square, pooled over seeds) and added to the diagonal of
-``Sigma`` (``run_variance``).
+``Sigma`` (``run_variance``). That estimate rests on few degrees of freedom (seeds x (runs -
+1)), so the p-value then comes from a parametric bootstrap of the null that redraws the
+contrasts, the example covariance (Wishart, J - 1 df) and the runs' mean squares (chi-square)
+and recomputes Q as observed; the F approximation with Satterthwaite degrees of freedom was
+about one point liberal in simulation when there were no run offsets.
 
 Between-artifact sd: with v = theta 1 + a + e, a ~ (0, tau^2 I) and e ~ (0, Sigma),
 ``Q(tau^2) = (C v)' (C (Sigma + tau^2 I) C')^-1 (C v)`` decreases in tau^2; the point
