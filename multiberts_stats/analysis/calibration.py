@@ -3,13 +3,15 @@
 Paired experiments with binary outcomes in a crossed model: ``n_seeds`` pretraining seeds,
 ``n_runs`` fine-tuning runs per seed and side, ``n_examples`` examples shared by every seed::
 
-    logit P(correct) = mu + a_s + b_j + u_sr          (base)
-                     + delta_s + c_j                  (experiment)
+    logit P(correct) = mu + a_s + b_j + u_sr - c_j / 2              (base)
+    logit P(correct) = mu + a_s + b_j + u_sr + c_j / 2 + delta_s    (experiment)
 
 a_s ~ N(0, sd_seed²) seed effects shared by both sides, b_j ~ N(0, sd_example²) example
 difficulty, c_j ~ N(0, sd_example_effect²) an intervention x example effect that is the same in
-every seed (so the per-seed effects are correlated through the shared examples), u_sr ~
-N(0, sd_run²) a fine-tuning-run offset; one Bernoulli draw per run and example.
+every seed (so the per-seed effects are correlated through the shared examples; split
+symmetrically between the sides, so that with delta = 0 the expected difference is exactly 0
+in every seed: c and -c have the same distribution), u_sr ~ N(0, sd_run²) a fine-tuning-run
+offset drawn per run and side; one Bernoulli draw per run and example.
 ``delta_s`` is the planted per-seed effect: 0 (global null), a constant (procedure effect), or
 "artifact-only": normal draws centred and scaled to mean exactly 0 and sd exactly ``sd``.
 
@@ -55,7 +57,7 @@ def simulate_paired(rng, n_seeds: int, n_examples: int, n_runs: int, effects, *,
     c = rng.normal(0, sd_example_effect, (1, n_examples))
     eff = np.asarray(effects, float).reshape(n_seeds, 1)
     out = {}
-    for side, e in (("base", 0.0), ("expt", eff + c)):
+    for side, e in (("base", -c / 2), ("expt", eff + c / 2)):
         u = rng.normal(0, sd_run, (n_runs, n_seeds, 1)) if sd_run else 0.0
         out[side] = (rng.random((n_runs, n_seeds, n_examples)) < expit(mu + a + b + e + u)
                      ).astype(float)
