@@ -244,6 +244,28 @@ def test_bad_correction_and_alpha_are_clear_errors():
             A.artifact_vs_procedure(base, expt, alpha=bad, nboot=10)
 
 
+def test_nboot_too_small_for_the_adjustment_warns():
+    from multiberts_stats.errors import SmallNbootWarning
+
+    base, expt = _tables(np.full(25, 0.3), seed=13, n_seeds=25, n_ex=60)
+    with pytest.warns(SmallNbootWarning, match=r"nboot=100.*2/\(nboot\+1\) = 0.0198.*"
+                                               r"0.05/25 = 0.002.*nboot >= 999"):
+        rep = A.artifact_vs_procedure(base, expt, design="paired", nboot=100, rng=0,
+                                      decompose=False)
+    assert any("nboot >= 999" in w for w in rep.warnings)
+    assert (rep.artifacts.verdict_adjusted == "none").all()
+    plain = quiet(A.artifact_vs_procedure, base, expt, design="paired", nboot=100, rng=0,
+                  decompose=False, correction=None)  # no adjustment: no floor to warn about
+    assert not any("nboot >= 999" in w for w in plain.warnings)
+
+
+def test_variance_decomposition_with_corrected_method():
+    base, expt = _tables(np.full(6, 0.3), seed=14)
+    d = quiet(A.variance_decomposition, base, expt, design="paired", nboot=50, rng=0,
+              method="corrected")
+    assert d.results["joint"].method == "corrected" and d.seeds > 0 and d.examples > 0
+
+
 def test_corrected_method_throughout_the_report():
     base, expt = _tables(np.array([0.3, 0.25, 0.3, 0.35, 0.3, 0.3]), seed=7)
     rep = quiet(A.artifact_vs_procedure, base, expt, design="paired", nboot=NB, rng=0,

@@ -201,7 +201,7 @@ def variance_decomposition(base, expt=None, *, design=None, metric="accuracy",
     log.extend(joint.warnings)
     log.merge(mine)
     with WarningLog().catch():  # the same warnings again, for the one-axis calls
-        out = _decompose(sides.base, sides.expt, kw, joint, rngs)
+        out = _decompose(sides.base, sides.expt, {**kw, "method": "percentile"}, joint, rngs)
     out.warnings = log.messages
     log.issue()
     return out
