@@ -22,7 +22,9 @@ import numpy as np
 
 from multiberts_stats.published import SquadScorer
 
-WORDS = ["the", "a", "an", "river", "castle", "Norman", "empire", "physics", "protein", "orbit", "harvest", "melody", "cipher", "granite", "lantern", "summit", "voyage", "archive", "falcon", "meadow", "quartz", "ember", "tundra", "1066", "10th"]
+WORDS = ('the', 'a', 'an', 'river', 'castle', 'Norman', 'empire', 'physics', 'protein', 'orbit',
+         'harvest', 'melody', 'cipher', 'granite', 'lantern', 'summit', 'voyage', 'archive',
+         'falcon', 'meadow', 'quartz', 'ember', 'tundra', '1066', '10th')
 
 
 def _official_normalize(s):

@@ -40,7 +40,7 @@ from multiberts_stats.errors import (
     InputTypeError,
     MultibertsStatsError,
 )
-from multiberts_stats.table import COLUMNS, TableError, validate_table
+from multiberts_stats.table import COLUMN_DEFAULTS, COLUMNS, TableError, validate_table
 
 __all__ = ["Store", "read_predictions", "COLUMNS", "canonical_json", "StoreError", "atomic_write",
            "atomic_write_bytes", "to_arrow"]
@@ -500,6 +500,9 @@ def to_arrow(rows: pd.DataFrame, *, where: str = "Store.write"):
     if not isinstance(rows, pd.DataFrame):
         raise InputTypeError(f"The `rows` of a store write must be a pandas DataFrame. "
                              f"Got {type(rows).__name__} instead.")
+    absent = {c: v for c, v in COLUMN_DEFAULTS.items() if c not in rows.columns}
+    if absent:
+        rows = rows.assign(**absent)  # e.g. no pinned revision
     missing = [c for c in COLUMNS if c not in rows.columns]
     if missing:
         raise StoreError(f"The rows written to the store must hold every column of the tidy "

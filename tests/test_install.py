@@ -182,3 +182,74 @@ def test_ruff_passes():
     r = subprocess.run([ruff, "check", "multiberts_stats", "tests", "benchmarks"], cwd=ROOT,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-4000:]
+
+
+# --------------------------------------------------------------------------------------------
+# layers (docs/ARCHITECTURE.md): which package may import which at module level
+# --------------------------------------------------------------------------------------------
+RUNNER_SIDE = {"checkpoints", "tasks", "runner"}
+STATISTICS = {"table", "metrics", "bootstrap", "store", "analysis", "published", "plotting", "planning"}
+ENTRY = {"cli", "demo"}
+FORBIDDEN = {
+    "errors": RUNNER_SIDE | STATISTICS | ENTRY | {"testing"},
+    **{p: RUNNER_SIDE | ENTRY | {"testing"} for p in STATISTICS},
+    **{p: ENTRY | {"analysis", "testing"} for p in RUNNER_SIDE},
+    "testing": ENTRY,
+}
+HEAVY_AT_IMPORT = {"torch", "transformers", "datasets", "accelerate", "dask", "distributed"}
+
+
+def _module_level_imports(tree: ast.Module):
+    """Imports executed when the module is imported (not those inside functions)."""
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if isinstance(node, ast.ClassDef):
+                stack.extend(node.body)
+            continue
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            yield node.module or "", node.level
+            continue
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt):
+                stack.append(child)
+
+
+def _package_of(path: Path) -> str:
+    rel = path.relative_to(PKG).with_suffix("")
+    return rel.parts[0]
+
+
+def _target(path: Path, item) -> str | None:
+    if isinstance(item, str):
+        name, level = item, 0
+    else:
+        name, level = item
+    if level:
+        pkg_parts = path.relative_to(PKG).parent.parts
+        base = pkg_parts[: len(pkg_parts) - (level - 1)] if level > 1 else pkg_parts
+        name = ".".join(("multiberts_stats", *base, *([name] if name else [])))
+    return name
+
+
+def test_layers_import_only_what_they_may():
+    problems = []
+    for path in sorted(PKG.rglob("*.py")):
+        own = _package_of(path)
+        if own in ("__init__", "__main__"):
+            continue
+        for item in _module_level_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            name = _target(path, item)
+            if not name:
+                continue
+            parts = name.split(".")
+            if parts[0] in HEAVY_AT_IMPORT and own not in ENTRY | {"testing"}:
+                problems.append(f"{path.relative_to(ROOT)} imports {name} at module level")
+            if parts[0] == "multiberts_stats" and len(parts) > 1:
+                other = parts[1]
+                if other != own and other in FORBIDDEN.get(own, set()):
+                    problems.append(f"{path.relative_to(ROOT)} ({own}) imports {name}")
+    assert not problems, "\n".join(problems)

@@ -122,8 +122,9 @@ def test_coref_rows_align_by_file_position_and_seeds_come_from_columns(tmp_path,
     runs = [(2, 1), (0, 0), (1, 1), (0, 1), (2, 0), (1, 0)]  # non-numeric order
     gen = np.random.default_rng(3)
     preds = gen.integers(0, 2, (len(runs), 720))
+    # row numbers in any order, but each once and without gaps (a gap is a lost row)
     _write_group(tmp_path / "base", [{"pretrain_seed": s, "finetune_seed": f} for s, f in runs],
-                 preds, li, index=[17, 3, 99, 5, 42, 0])
+                 preds, li, index=[4, 1, 5, 2, 3, 0])
     t = P.read_coref(tmp_path, groups="base", occupations=shared_data / "winogender"
                      / "occupations-stats.tsv")
     assert len(t) == 6 * 720
@@ -315,6 +316,41 @@ def test_run_info_rows_must_match_preds_rows(coref_copy):
     with pytest.raises(P.PublishedFormatError, match=r"preds.tsv'? has 6 rows but the run_info "
                                                      r"file .*run_info.tsv'? has 5"):
         P.load_coref_group(coref_copy / "base")
+
+
+def test_a_row_lost_from_each_file_is_caught_by_the_run_info_index(coref_copy):
+    # run_info.tsv and preds.tsv each lose a different row: equal row counts, misaligned rows
+    folder = coref_copy / "base"
+    ri = pd.read_csv(folder / "run_info.tsv", sep="\t", index_col=0)
+    preds = np.loadtxt(folder / "preds.tsv")
+    lost = int(np.argsort(ri.index.to_numpy())[2])       # an interior row number
+    ri.drop(index=ri.index[lost]).to_csv(folder / "run_info.tsv", sep="\t")
+    other = (lost + 3) % len(preds)
+    np.savetxt(folder / "preds.tsv", np.delete(preds, other, axis=0), fmt="%d", delimiter=" ")
+    missing = int(ri.index[lost])
+    with pytest.raises(P.PublishedFormatError, match=rf"run_info.tsv'? has gaps: 1 row number.*"
+                                                     rf"\[{missing}\].*different row"):
+        P.load_coref_group(folder)
+    with pytest.raises(P.PublishedFormatError, match="has gaps"):
+        P.read_coref(coref_copy, groups="base")
+    from multiberts_stats.errors import DataWarning
+
+    with pytest.warns(DataWarning, match="has gaps"):
+        g = P.load_coref_group(folder, allow_index_gaps=True)
+    assert g.n_runs == len(preds) - 1
+
+
+def test_run_info_index_must_be_unique_integers(coref_copy):
+    folder = coref_copy / "base"
+    ri = pd.read_csv(folder / "run_info.tsv", sep="\t", index_col=0)
+    ri.set_axis([ri.index[1]] + list(ri.index[1:]), axis=0).to_csv(folder / "run_info.tsv",
+                                                                  sep="\t")
+    with pytest.raises(P.PublishedFormatError, match="more than once"):
+        P.load_coref_group(folder)
+    ri.set_axis([f"r{i}" for i in range(len(ri))], axis=0).to_csv(folder / "run_info.tsv",
+                                                                 sep="\t")
+    with pytest.raises(P.PublishedFormatError, match=r"integer row numbers.*'r0'"):
+        P.load_coref_group(folder)
 
 
 def test_label_info_rows_must_match_preds_columns(coref_copy):

@@ -110,7 +110,8 @@ C = 0.5
 
 
 @pytest.mark.parametrize("patch, match", [
-    ({"methods": {"probe": {"pooling": "max"}}}, "`methods.probe.pooling` key .* must be 'cls' or 'mean'. Got 'max'"),
+    ({"methods": {"probe": {"pooling": "max"}}},
+     "`methods.probe.pooling` key .* must be 'cls', 'mean' or 'last'.* Got 'max'"),
     ({"methods": {"probe": {"C": [-1]}}}, "`methods.probe.C` key"),
     ({"methods": {"probe": {"colour": 1}}}, "`methods.probe` table has unknown keys \\['colour'\\]"),
     ({"methods": {"bake": {}}}, "`methods.bake` key"),

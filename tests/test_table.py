@@ -193,3 +193,17 @@ def test_import_is_light():
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
                          text=True).stdout
     assert json.loads(out.strip().splitlines()[-1]) == []
+
+
+def test_blocked_and_fragmented_layouts_give_the_same_runs():
+    """Run codes from row-to-row changes (blocks) equal the column-by-column codes."""
+    df = _table(n_seeds=4, n_runs=3, n_ex=9).assign(task="t", layer=pd.array([3] * 108, "Int64"),
+                                                    checkpoint=lambda d: "ck" + d.pretrain_seed.astype(str))
+    a = to_matrix_runs(df, one_condition=True)
+    b = to_matrix_runs(df.sample(frac=1.0, random_state=1), one_condition=True)
+    pd.testing.assert_frame_equal(a.run_info, b.run_info)
+    np.testing.assert_array_equal(a.preds, b.preds)
+    # the same run split into two blocks is still one run
+    c = to_matrix_runs(pd.concat([df.iloc[:50], df.iloc[100:], df.iloc[50:100]]), one_condition=True)
+    pd.testing.assert_frame_equal(a.run_info, c.run_info)
+    np.testing.assert_array_equal(a.preds, c.preds)

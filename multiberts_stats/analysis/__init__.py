@@ -15,6 +15,8 @@ module                                 holds
                                        step comparisons, first step within ``eps``)
 :mod:`~.instances`                     :func:`agreement` between seeds (flips, Cohen's kappa)
 :mod:`~.multiple_testing`              :func:`adjust_pvalues` (Holm, BH, Bonferroni, BY)
+:mod:`~.randomness`                    :func:`compare_randomness` (between-seed variance of
+                                       two one-factor families, e.g. data order vs init)
 :mod:`~.report`                        :func:`write_report` (Markdown / HTML with figures)
 :mod:`~.markdown`                      the Markdown writer and Markdown-to-HTML converter
 :mod:`~.selection`                     row filters, a store's table, a task's metric/cluster
@@ -37,6 +39,7 @@ from .procedure import (
                         artifact_vs_procedure,
                         variance_decomposition,
 )
+from .randomness import RandomnessReport, compare_randomness
 from .report import write_report
 from .selection import (
                         parse_filter,
@@ -53,11 +56,13 @@ __all__ = [
                         "Agreement",
                         "ArtifactProcedureReport",
                         "LearningCurve",
+                        "RandomnessReport",
                         "VarianceDecomposition",
                         "adjust_pvalues",
                         "agreement",
                         "artifact_vs_procedure",
                         "cohen_kappa",
+                        "compare_randomness",
                         "learning_curve",
                         "parse_filter",
                         "pronoun_preference_table",

@@ -17,9 +17,9 @@ scikit-learn); those are imported when a function needs them.
 """
 
 from .checks import BootstrapInputError, BootstrapTypeError
-from .modern import COVERAGE_MIN_SEEDS, MatrixRuns, multiboot
+from .modern import COVERAGE_MIN_CLUSTERS, COVERAGE_MIN_SEEDS, MatrixRuns, multiboot
 from .reference import multibootstrap, report_ci
 from .results import MultiBootstrapResult
 
 __all__ = ["multibootstrap", "report_ci", "multiboot", "MultiBootstrapResult", "MatrixRuns",
-           "BootstrapInputError", "BootstrapTypeError", "COVERAGE_MIN_SEEDS"]
+           "BootstrapInputError", "BootstrapTypeError", "COVERAGE_MIN_SEEDS", "COVERAGE_MIN_CLUSTERS"]

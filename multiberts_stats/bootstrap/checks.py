@@ -74,12 +74,24 @@ def check_finite(arr: np.ndarray, name: str, fn: str) -> None:
                 f"Got {int(bad.sum())} non-finite value(s), the first at index {tuple(int(i) for i in where)} "
                 f"({a[tuple(where)]!r}).")
     elif a.dtype == object:
+        import pandas as pd  # object arrays come from pandas; it is imported already
+
         flat = a.ravel()
-        for i, v in enumerate(flat):
-            if isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and not np.isfinite(v):
-                raise BootstrapInputError(
-                    f"The `{name}` parameter of {fn} must not contain NaN or inf. "
-                    f"Got {v!r} at flat index {i}.")
+        missing = pd.isna(flat)
+        if missing.any():
+            i = int(np.argmax(missing))
+            raise BootstrapInputError(
+                f"The `{name}` parameter of {fn} must not contain NaN or missing values (None, "
+                f"pd.NA). Got {int(missing.sum())} missing value(s), the first at flat index {i} "
+                f"({flat[i]!r}).")
+        if pd.api.types.infer_dtype(flat, skipna=False) in ("floating", "mixed-integer-float",
+                                                             "mixed"):
+            for i, v in enumerate(flat):
+                if isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) \
+                        and not np.isfinite(v):
+                    raise BootstrapInputError(
+                        f"The `{name}` parameter of {fn} must not contain NaN or inf. "
+                        f"Got {v!r} at flat index {i}.")
 
 
 def as_generator(rng, fn: str = "multiboot"):

@@ -112,6 +112,20 @@ class Side:
         M[np.arange(self.n_runs), self.run_seed] = 1.0
         return M / M.sum(axis=0, keepdims=True)
 
+    def seed_means(self, rs: np.ndarray) -> np.ndarray:
+        """``(b, n_runs)`` run scores -> ``(b, n_seeds)`` means of each seed's runs.
+
+        NaN-safe: a NaN run makes its own seed NaN and nothing else (``rs @ M`` would spread
+        it to every seed through ``NaN * 0``).
+        """
+        M = self.M
+        bad = np.isnan(rs)
+        if not bad.any():
+            return rs @ M
+        out = np.where(bad, 0.0, rs) @ M
+        out[(bad.astype(float) @ (M > 0)) > 0] = np.nan
+        return out
+
     @classmethod
     def build(cls, name, seeds, run_seed, units: Units, *, metric: VecMetric | None = None,
               ex: dict | None = None, run: dict | None = None, fn: Callable | None = None,
@@ -278,13 +292,12 @@ def resample(sides: dict, seed_plan: list, draw_key: dict, resampled: dict, unit
 
     Per batch of replicates: draw seeds (``seed_plan``) and units, score every run of every
     side on the drawn units (one matrix product for the vectorised sides, the metric called on
-    the drawn examples otherwise), average runs inside each seed (``Side.M``), then weight the
+    the drawn examples otherwise), average runs inside each seed (:meth:`Side.seed_means`), then weight the
     seeds by how often they were drawn (``draw_key[side]`` names the side's seed draw; a side
     whose seeds are not ``resampled`` averages its seeds).
     """
     names = list(sides)
     vec = all(s.metric is not None for s in sides.values())
-    Ms = {k: s.M for k, s in sides.items()}
     full_rs = None if sample_examples else {k: s.full_run_scores() for k, s in sides.items()}
     dist = np.empty((nboot, len(names)))
     cdt = counts_dtype(sides.values())
@@ -314,10 +327,13 @@ def resample(sides: dict, seed_plan: list, draw_key: dict, resampled: dict, unit
         else:
             all_rs = [full_rs[k] for k in names]
         for col, k in enumerate(names):
-            ss = all_rs[col] @ Ms[k]
+            ss = sides[k].seed_means(all_rs[col])
             if resampled[k]:
                 w = seed_weights(sdraws[draw_key[k]], sides[k].n_seeds)
-                dist[start:start + b, col] = (np.broadcast_to(ss, w.shape) * w).sum(axis=1)
+                ss = np.broadcast_to(ss, w.shape)
+                # an undrawn seed (weight 0) never touches the replicate, even when its score
+                # is NaN on these examples
+                dist[start:start + b, col] = np.where(w > 0, ss * w, 0.0).sum(axis=1)
             else:
                 dist[start:start + b, col] = ss.mean(axis=1)
         if bar is not None:

@@ -18,21 +18,26 @@ once per call and listed in ``result.warnings``.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .checks import (BootstrapInputError, BootstrapTypeError, as_generator, check_batch,
                           check_finite, check_level, check_nboot, check_threshold)
-from ..errors import DataWarning, FewSeedsWarning
+from ..errors import (DataWarning, FewClustersWarning, FewSeedsWarning, FixedBaselineWarning,
+                      SmallNbootWarning)
 from .engine import Side, Units, default_batch, emit_warnings, resample
 from .results import MultiBootstrapResult
 from .summary import summarise
 from .variance import variance_components  # noqa: F401  (public; documented here before)
-from ..metrics import METRICS, MetricError, VecMetric, get_metric, metric_for_callable
-from ..table import RUN_COLUMNS, MatrixRuns, TableError, TableTypeError, to_matrix_runs
+from ..metrics import (METRICS, CallableMatch, MetricError, VecMetric, get_metric,
+                       metric_for_callable, positive_label)
+from ..table import (RUN_COLUMNS, MatrixRuns, TableError, TableTypeError, check_one_condition,
+                     to_matrix_runs)
+from ..table.schema import py_value
 
-__all__ = ["multiboot", "MatrixRuns", "RUN_COLUMNS", "COVERAGE_MIN_SEEDS"]
+__all__ = ["COVERAGE_MIN_CLUSTERS", "COVERAGE_MIN_SEEDS", "RUN_COLUMNS", "MatrixRuns", "multiboot"]
 
 _FN = "multiboot"
 
@@ -43,6 +48,13 @@ _FN = "multiboot"
 #: results with fewer resampled seeds carry a warning.
 COVERAGE_MIN_SEEDS = 20
 
+#: smallest number of resampled clusters at which the simulated coverage of the 95% percentile
+#: interval held (>= 92.5%) in the cluster coverage study of docs/statistics.md
+#: (benchmarks/cluster_coverage.py); results with fewer clusters carry a FewClustersWarning.
+COVERAGE_MIN_CLUSTERS = 20
+CLUSTER_COVERAGE_TEXT = ("80% at 4 clusters, 85% at 6, 89% at 10, 92% at 15 and 20, 94% at 30 and 60 for a "
+                         "procedure mean")
+
 _DESIGNS = (None, "single", "paired", "unpaired", "fixed_baseline")
 _METHODS = ("percentile", "basic", "bca", "corrected")
 
@@ -52,7 +64,6 @@ class _Parsed:
     """One side as matrices: per-run seeds, per-run matrices, per-example arrays."""
 
     seed_values: list
-    run_labels: list | None
     example_ids: np.ndarray
     run: dict
     ex: dict
@@ -60,11 +71,6 @@ class _Parsed:
 
 def _err(msg):
     return BootstrapInputError(msg)
-
-
-def _py(v):
-    """numpy scalars as Python values (readable in messages)."""
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def _seed_cols(seed_col):
@@ -85,19 +91,18 @@ def _metric_columns(vm: VecMetric | None, cluster_col):
     return run_cols, ex_cols
 
 
-def _run_label(keys: dict) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in keys.items())
-
-
-def _parse_tidy(df, side: str, seed_cols, run_cols, metric_run_cols, metric_ex_cols) -> _Parsed:
-    """Tidy table -> matrices through the one conversion of :mod:`multiberts_stats.table`."""
+def _parse_tidy(df, side: str, seed_cols, run_cols, metric_run_cols, metric_ex_cols,
+                average_over=()) -> _Parsed:
+    """Tidy table -> matrices through the one conversion of :mod:`multiberts_stats.table`;
+    one side must be one condition (``average_over`` names what may vary)."""
     value = "prediction" if "prediction" in metric_run_cols else None
     label = "label" if "label" in metric_ex_cols else None
     try:
         m = to_matrix_runs(df, seed_col=seed_cols, run_cols=run_cols, value=value, label=label,
                            run_values=[c for c in metric_run_cols if c != value],
                            example_values=[c for c in metric_ex_cols if c != label],
-                           side=side, caller=_FN)
+                           side=side, caller=_FN, one_condition=True,
+                           average_over=average_over)
     except TableTypeError as e:
         raise BootstrapTypeError(str(e)) from None
     except TableError as e:
@@ -186,14 +191,21 @@ def _parse_matrix(m: MatrixRuns, side: str, seed_cols, metric_run_cols, metric_e
         seed_values = list(ri[cols].itertuples(index=False, name=None))
     else:
         seed_values = ri[cols[0]].tolist()
-    return _Parsed(seed_values, None, ids, run, ex)
+    return _Parsed(seed_values, ids, run, ex)
 
 
-def _parse(obj, side, seed_cols, run_cols, mrc, mec) -> _Parsed:
+def _parse(obj, side, seed_cols, run_cols, mrc, mec, average_over=()) -> _Parsed:
     if isinstance(obj, MatrixRuns):
-        return _parse_matrix(obj, side, seed_cols, mrc, mec)
+        p = _parse_matrix(obj, side, seed_cols, mrc, mec)
+        declared = list(average_over) + ([] if run_cols is None else
+                                         [run_cols] if isinstance(run_cols, str) else list(run_cols))
+        try:
+            check_one_condition(obj.run_info, seed_cols, declared, side=side, caller=_FN)
+        except TableError as e:
+            raise _err(str(e)) from None
+        return p
     if hasattr(obj, "columns") and hasattr(obj, "groupby"):
-        return _parse_tidy(obj, side, seed_cols, run_cols, mrc, mec)
+        return _parse_tidy(obj, side, seed_cols, run_cols, mrc, mec, average_over)
     raise BootstrapTypeError(
         f"The `{side}` parameter of {_FN} must be a tidy pandas DataFrame (one row per run x "
         f"example) or a MatrixRuns. Got {type(obj).__name__} instead.")
@@ -223,8 +235,8 @@ def _resolve_metric(metric):
             raise _err(f"The `metric` parameter of {_FN} must be one of {sorted(METRICS)} or a "
                        f"callable(y_true, y_pred) -> float. Got {metric!r} instead.") from None
         if spec.vectorised is not None:
-            return spec.name, spec.vectorised, None, None
-        return spec.name, None, spec.fn, None
+            return spec.name, spec.vectorised, None, CallableMatch(spec)
+        return spec.name, None, spec.fn, CallableMatch(spec)
     if callable(metric):
         match = metric_for_callable(metric)
         if match is not None and match.metric.vectorised is not None and not match.binary_only:
@@ -238,7 +250,8 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
               run_cols=None, cluster_col=None, sample_seeds=True, sample_examples=True,
               nboot=1000, confidence_level=0.95, method="percentile", abs_threshold=None,
               rel_threshold=None, expect_negative_effect=False, batch=None, rng=None,
-              quiet=False) -> MultiBootstrapResult:
+              quiet=False, average_over=None, pos_label=None,
+              n_comparisons=1) -> MultiBootstrapResult:
     """Multi-Bootstrap confidence intervals over pretraining seeds and examples.
 
     A replicate draws seeds with replacement (one draw shared by both sides of a paired design,
@@ -284,7 +297,10 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         axis is resampled (examples/clusters, or the seeds of a single seed sample); with both
         axes resampled there is no valid jackknife and it is refused. "corrected" removes the
         per-run noise that joint resampling counts twice (variance components; t interval),
-        for means of per-example scores with both axes resampled; see docs/statistics.md.
+        for means of per-example scores with both axes resampled; with one axis switched off
+        nothing is counted twice, and the percentile interval is used instead (said in
+        ``result.notes``, ``result.method`` and ``result.details["method_requested"]``).
+        p-values agree with the interval method (``result.pvalue_method``).
     abs_threshold, rel_threshold : float, optional
         Report P(delta >= abs_threshold) and P(delta / base >= rel_threshold).
     expect_negative_effect : bool
@@ -295,11 +311,44 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         Made into a Generator once (a RandomState is used as it is); global state is never used.
     quiet : bool
         No progress bar. Otherwise a tqdm bar on stderr appears for long work (more than one
-        batch of replicates, or the general path).
+        batch of replicates, or the general path), on a terminal only.
+    average_over : str or list of str, optional
+        Condition columns (task, layer, step, method, ...) to average inside each seed as if
+        they were runs. Without it, a condition column that varies inside a seed is an error:
+        one side must be one condition.
+    pos_label : optional
+        The positive class of a binary metric (``f1``). Default 1 when the labels are {0, 1};
+        other label sets (e.g. 'neg'/'pos') need it.
+    n_comparisons : int
+        How many comparisons the caller makes (e.g. the artifacts of one report): a
+        ``SmallNbootWarning`` says when the smallest two-sided p-value, 2 / (nboot + 1), cannot
+        go below the per-comparison level (1 - confidence_level) / n_comparisons.
 
     Returns
     -------
     MultiBootstrapResult
+        Estimates, intervals, p-values that agree with the interval (``pvalue_method``), the
+        whole distribution, ``warnings`` and ``notes``.
+
+    Raises
+    ------
+    BootstrapInputError
+        Bad arguments or data (the message names the parameter or column, the rule and what
+        was received), a side mixing conditions, a binary metric without a known positive
+        class, or a metric undefined on a side (NaN estimate or every replicate NaN).
+
+    Warns
+    -----
+    FewSeedsWarning, FewClustersWarning
+        Fewer resampled seeds / clusters than the coverage studies support.
+    SmallNbootWarning
+        2 / (nboot + 1) >= (1 - confidence_level) / n_comparisons.
+    FixedBaselineWarning
+        A fixed baseline with several seeds (averaged, never resampled).
+    UndefinedMetricWarning
+        Some replicates NaN (dropped, counted).
+    DataWarning
+        Seeds on one side only of a paired design (dropped).
 
     Examples
     --------
@@ -321,13 +370,14 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         cluster_col=cluster_col, sample_seeds=sample_seeds, sample_examples=sample_examples,
         nboot=nboot, confidence_level=confidence_level, method=method,
         abs_threshold=abs_threshold, rel_threshold=rel_threshold,
-        expect_negative_effect=expect_negative_effect, batch=batch, rng=rng, quiet=quiet)
+        expect_negative_effect=expect_negative_effect, batch=batch, rng=rng, quiet=quiet,
+        average_over=average_over, pos_label=pos_label, n_comparisons=n_comparisons)
     parsed = _parse_sides(req, base, expt)
     plan = _plan(req, parsed)
     dist = resample(plan.sides, plan.seed_plan, plan.draw_key, plan.resampled, plan.units,
                     req.sample_examples, req.rng, req.nboot, plan.batch, req.quiet)
     result = summarise(req, plan, dist)
-    emit_warnings(plan.notes, stacklevel=2)
+    emit_warnings(plan.warning_notes, stacklevel=2)
     return result
 
 
@@ -359,11 +409,17 @@ class Request:
     rng: object
     quiet: bool
     has_expt: bool
+    average_over: list = field(default_factory=list)
+    pos_label: object = None
+    n_comparisons: int = 1
+    method_requested: str = ""
+    notes: list = field(default_factory=list)  # (warning class or None, message)
 
 
 def _multiboot_iv(base, expt, *, design, metric, seed_col, run_cols, cluster_col, sample_seeds,
                   sample_examples, nboot, confidence_level, method, abs_threshold,
-                  rel_threshold, expect_negative_effect, batch, rng, quiet) -> Request:
+                  rel_threshold, expect_negative_effect, batch, rng, quiet, average_over=None,
+                  pos_label=None, n_comparisons=1) -> Request:
     """Check every argument of :func:`multiboot` (not the data) and resolve the metric."""
     nboot = check_nboot(nboot, _FN)
     c = check_level(confidence_level, "confidence_level", _FN)
@@ -392,10 +448,39 @@ def _multiboot_iv(base, expt, *, design, metric, seed_col, run_cols, cluster_col
     metric_name, vm, fn, match = _resolve_metric(metric)
     if vm is not None and vm.needs_clusters and cluster_col is None:
         cluster_col = vm.needs_clusters
-    return Request(design, metric_name, vm, fn, match, seed_cols, run_cols, cluster_col,
-                   bool(sample_seeds), bool(sample_examples), nboot, c, method, abs_threshold,
-                   rel_threshold, bool(expect_negative_effect), batch, rng, bool(quiet),
-                   expt is not None)
+    if isinstance(n_comparisons, (bool, np.bool_)) or not isinstance(n_comparisons, numbers.Integral) \
+            or n_comparisons < 1:
+        raise _err(f"The `n_comparisons` parameter of {_FN} must be a positive integer. "
+                   f"Got {n_comparisons!r} instead.")
+    avg = [average_over] if isinstance(average_over, str) else list(average_over or [])
+    if not all(isinstance(a, str) for a in avg):
+        raise _err(f"The `average_over` parameter of {_FN} must be a column name or a list of "
+                   f"column names. Got {average_over!r} instead.")
+    notes: list = []
+    requested = method
+    if method == "corrected" and not (sample_seeds and sample_examples):
+        method = "percentile"
+        notes.append((None, "method='corrected' corrects joint resampling of seeds and examples; "
+                            "with an axis switched off nothing is counted twice, so the "
+                            "percentile interval is used (and its p-values)."))
+    req = Request(design, metric_name, vm, fn, match, seed_cols, run_cols, cluster_col,
+                  bool(sample_seeds), bool(sample_examples), nboot, c, method, abs_threshold,
+                  rel_threshold, bool(expect_negative_effect), batch, rng, bool(quiet),
+                  expt is not None, avg, pos_label, int(n_comparisons), requested, notes)
+    if req.has_expt and method != "corrected":
+        alpha = 1 - c
+        floor = 2.0 / (nboot + 1)
+        level = alpha / req.n_comparisons * (1 - 1e-9)  # 1 - 0.95 is 0.05 + 4e-17
+        if floor >= level:
+            need = max(1, int(np.floor(2 * req.n_comparisons / alpha)) - 1)
+            while 2.0 / (need + 1) >= level:  # at most a step or two
+                need += 1
+            notes.append((SmallNbootWarning,
+                          f"nboot={nboot} is too small for the requested level: the smallest "
+                          f"two-sided p-value is 2/(nboot+1) = {floor:.3g}, not below alpha/m = "
+                          f"{alpha:g}/{req.n_comparisons} = {alpha / req.n_comparisons:.3g}, so "
+                          f"no comparison can be significant; use nboot >= {need}."))
+    return req
 
 
 # ----------------------------------------------------------------------------------------------
@@ -404,9 +489,10 @@ def _multiboot_iv(base, expt, *, design, metric, seed_col, run_cols, cluster_col
 
 def _parse_sides(req: Request, base, expt) -> dict:
     mrc, mec = _metric_columns(req.vm, req.cluster_col)
-    parsed = {"base": _parse(base, "base", req.seed_cols, req.run_cols, mrc, mec)}
+    avg = req.average_over
+    parsed = {"base": _parse(base, "base", req.seed_cols, req.run_cols, mrc, mec, avg)}
     if expt is not None:
-        parsed["expt"] = _parse(expt, "expt", req.seed_cols, req.run_cols, mrc, mec)
+        parsed["expt"] = _parse(expt, "expt", req.seed_cols, req.run_cols, mrc, mec, avg)
         b_ids, e_ids = parsed["base"].example_ids, parsed["expt"].example_ids
         if len(b_ids) != len(e_ids) or not np.array_equal(b_ids, e_ids):
             only_b = np.setdiff1d(b_ids, e_ids)[:5].tolist()
@@ -420,12 +506,26 @@ def _parse_sides(req: Request, base, expt) -> dict:
                                                  np.allclose(a, b, equal_nan=True)):
                 j = int(np.argmax(a != b))
                 raise _err(f"The `{col}` column must agree between `base` and `expt` in {_FN}. "
-                           f"Got {_py(a[j])!r} and {_py(b[j])!r} for example_id "
-                           f"{_py(b_ids[j])!r}.")
+                           f"Got {py_value(a[j])!r} and {py_value(b[j])!r} for example_id "
+                           f"{py_value(b_ids[j])!r}.")
     if req.match is not None and req.match.binary_only and req.vm is None \
             and all(_binary(p.ex["label"], p.run["prediction"]) for p in parsed.values()):
         # sklearn's binary F1 on {0, 1} data: the same numbers as the registry's f1
         req.vm, req.fn, req.metric_name = req.match.metric.vectorised, None, req.match.metric.name
+    spec = req.match.metric if req.match is not None and not req.match.binary_only else None
+    if spec is not None and spec.binary and req.vm is not None:
+        preds = np.concatenate([p.run["prediction"].ravel() for p in parsed.values()])
+        try:
+            pos = positive_label(parsed["base"].ex["label"], preds, req.pos_label,
+                                 metric=spec.name, where=f"of the {' and '.join(parsed)} table(s)")
+        except ValueError as e:
+            raise _err(f"{e} ({_FN})") from None
+        req.vm = spec.with_pos_label(pos)
+        req.pos_label = pos
+    elif req.pos_label is not None:
+        raise _err(f"The `pos_label` parameter of {_FN} applies to binary metrics "
+                   f"({sorted(n for n, m in METRICS.items() if m.binary)}). Got metric "
+                   f"{req.metric_name!r}.")
     return parsed
 
 
@@ -447,6 +547,15 @@ class Plan:
     batch: int
     n_examples: int
     notes: list = field(default_factory=list)  # (warning class, message)
+
+    @property
+    def result_notes(self) -> list:
+        """Notes for ``result.notes`` (informational, no warning class)."""
+        return [msg for cat, msg in self.notes if cat is None]
+
+    @property
+    def warning_notes(self) -> list:
+        return [(cat, msg) for cat, msg in self.notes if cat is not None]
 
 
 def _units(req: Request, first: _Parsed, n_examples: int) -> Units:
@@ -472,7 +581,7 @@ def _plan(req: Request, parsed: dict) -> Plan:
     first = parsed["base"]
     n_examples = len(first.example_ids)
     units = _units(req, first, n_examples)
-    notes: list = []
+    notes: list = list(req.notes)
     seeds = {k: _sorted(p.seed_values, k) for k, p in parsed.items()}
     keep = {k: None for k in parsed}
     if design == "paired":
@@ -497,6 +606,19 @@ def _plan(req: Request, parsed: dict) -> Plan:
                           "sample_seeds=True the seed axis contributes nothing, so the interval "
                           "reflects examples only and says nothing about other pretraining "
                           "seeds."))
+    if design == "fixed_baseline" and len(seeds["base"]) > 1:
+        notes.append((FixedBaselineWarning,
+                      f"The fixed baseline has {len(seeds['base'])} seeds: design="
+                      "'fixed_baseline' treats it as one artifact, so its seeds are averaged and "
+                      "never resampled and its seed-to-seed variation is not in the interval. "
+                      "Use design='unpaired' (or 'paired') to treat the baseline as a procedure."))
+    if req.cluster_col is not None and req.sample_examples and \
+            units.n_units < COVERAGE_MIN_CLUSTERS:
+        notes.append((FewClustersWarning,
+                      f"Only {units.n_units} clusters ({req.cluster_col!r}) are resampled; in "
+                      f"simulation the 95% interval undercovers below {COVERAGE_MIN_CLUSTERS} "
+                      f"clusters ({CLUSTER_COVERAGE_TEXT}; see docs/statistics.md), so read the "
+                      "interval as optimistic."))
     n_res = [len(seeds[k]) for k in parsed if resampled[k] and len(seeds[k]) > 1]
     if n_res and min(n_res) < COVERAGE_MIN_SEEDS:
         notes.append((FewSeedsWarning, f"Only {min(n_res)} seeds are resampled; in simulation the "

@@ -31,7 +31,7 @@ def _err(msg):
 # BCa jackknife
 
 
-def jackknife(sides, Ms, units, resampled, design, sample_seeds, sample_examples, metric_name):
+def jackknife(sides, units, resampled, design, sample_seeds, sample_examples, metric_name):
     seeds_active = sample_seeds and any(resampled[k] and s.n_seeds > 1 for k, s in sides.items())
     examples_active = sample_examples and units.n_units > 1
     if seeds_active and examples_active:
@@ -45,14 +45,14 @@ def jackknife(sides, Ms, units, resampled, design, sample_seeds, sample_examples
     jack = {}
     if examples_active:
         for k, side in sides.items():
-            jack[k] = _jackknife_units(side, Ms[k], units)
+            jack[k] = _jackknife_units(side, units)
     else:
         if design == "unpaired":
             raise _err(f"The `method='bca'` of {_FN} with only seeds resampled is not offered for the "
                        "unpaired design (two independent seed samples have no single jackknife). "
                        "Use method='percentile' or 'basic'.")
         for k, side in sides.items():
-            ss = (side.full_run_scores() @ Ms[k])[0]
+            ss = side.seed_means(side.full_run_scores())[0]
             if resampled[k]:
                 tot = ss.sum()
                 jack[k] = (tot - ss) / (len(ss) - 1)
@@ -65,7 +65,7 @@ def jackknife(sides, Ms, units, resampled, design, sample_seeds, sample_examples
     return jack
 
 
-def _jackknife_units(side: Side, M, units: Units) -> np.ndarray:
+def _jackknife_units(side: Side, units: Units) -> np.ndarray:
     n_units = units.n_units
     if side.metric is not None:
         full = side.X.sum(axis=0)
@@ -76,14 +76,14 @@ def _jackknife_units(side: Side, M, units: Units) -> np.ndarray:
             T = full[None, :] - side.X[a:a + step]
             n = n_full - units.sizes[a:a + step]
             rs = side.metric.finish(T.reshape(T.shape[0], side.n_runs, side.k), n)
-            out[a:a + step] = (rs @ M).mean(axis=1)
+            out[a:a + step] = side.seed_means(rs).mean(axis=1)
         return out
     out = np.empty(n_units)
     allu = np.arange(n_units)
     for u in range(n_units):
         jj = units.expand(np.delete(allu, u))
         rs = side.run_scores(None, None, example_draws=[jj])
-        out[u] = (rs @ M).mean(axis=1)[0]
+        out[u] = side.seed_means(rs).mean(axis=1)[0]
     return out
 
 

@@ -57,6 +57,7 @@ from .catalog import (
                       CheckpointNotFoundError,
                       CheckpointSelectionError,
                       Family,
+                      catalog_family,
                       custom_family,
                       expand_selector,
                       multiberts,
@@ -65,12 +66,15 @@ from .catalog import (
 )
 from .load import (
                       LoadReport,
+                      load_causal_lm,
                       load_classifier,
                       load_encoder,
                       load_masked_lm,
                       load_tokenizer,
                       quiet_transformers,
 )
+from .decoders import checkpoint_is_causal, is_causal_config
+from .polypythia import polypythia, polypythias
 from .resolve import CHECKPOINT_ROOT_ENV, hub_offline, resolve_checkpoint
 
 __all__ = [
@@ -85,10 +89,14 @@ __all__ = [
                       "CheckpointNotFoundError",
                       "CheckpointSelectionError",
                       "Family",
+                      "catalog_family",
+                      "checkpoint_is_causal",
+                      "is_causal_config",
                       "LoadReport",
                       "custom_family",
                       "expand_selector",
                       "hub_offline",
+                      "load_causal_lm",
                       "load_classifier",
                       "load_encoder",
                       "load_masked_lm",
@@ -96,6 +104,8 @@ __all__ = [
                       "multiberts",
                       "multiberts_hub_id",
                       "parse_selector",
+                      "polypythia",
+                      "polypythias",
                       "quiet_transformers",
                       "resolve_checkpoint",
 ]

@@ -16,6 +16,7 @@ from typing import Any
 from multiberts_stats.errors import InputError
 
 __all__ = [
+    "catalog_family",
     "MULTIBERTS_FINAL_STEP",
     "MULTIBERTS_INTERMEDIATE_SEEDS",
     "MULTIBERTS_SEEDS",
@@ -251,6 +252,14 @@ def expand_selector(value: Any, what: str, caller: str, *, allow_all: bool = Tru
     return sorted(out)
 
 
+def _nearest(step: int, released) -> str:
+    """The released steps just below and above ``step``, e.g. ``"1000 and 2000"``."""
+    below = [s for s in released if s < step]
+    above = [s for s in released if s > step]
+    near = ([max(below)] if below else []) + ([min(above)] if above else [])
+    return " and ".join(map(str, near)) or "none"
+
+
 class Family(Sequence):
     """An ordered, named collection of :class:`Checkpoint` objects.
 
@@ -443,7 +452,8 @@ class Family(Sequence):
                         raise CheckpointSelectionError(
                             f"The `steps` parameter of {caller} must name steps ({self.step_unit}) "
                             f"of the {self.name} family. Got {steps!r}, which names step {lo} that "
-                            f"was never released, instead.{what_exists}")
+                            f"was never released (nearest released: "
+                            f"{_nearest(lo, have_steps)}), instead.{what_exists}")
                     want_steps.add(lo)
                 else:
                     inside = {s for s in have_steps if lo <= s <= hi}
@@ -574,6 +584,28 @@ def multiberts() -> Family:
     # a fresh Family each call (sharing the immutable members), so callers cannot alter the catalog
     return Family(_MULTIBERTS.name, _MULTIBERTS.checkpoints, step_unit=_MULTIBERTS.step_unit,
                   description=_MULTIBERTS.description)
+
+
+def catalog_family(name: str) -> Family:
+    """A built-in family by name: ``"multiberts"`` or a PolyPythia family.
+
+    PolyPythia names: ``polypythia-{14m,31m,70m,160m,410m}``, ``polypythia-160m-data-seed``,
+    ``polypythia-160m-weight-seed`` (:func:`multiberts_stats.checkpoints.polypythia.polypythia`).
+
+    Examples
+    --------
+    >>> len(catalog_family("multiberts")), len(catalog_family("polypythia-160m-data-seed"))
+    (170, 616)
+    """
+    from .polypythia import POLYPYTHIA_FAMILIES, polypythia
+
+    if name == "multiberts":
+        return multiberts()
+    if name in POLYPYTHIA_FAMILIES:
+        return polypythia(*POLYPYTHIA_FAMILIES[name])
+    raise CheckpointSelectionError(
+        "The `name` parameter of catalog_family must name a built-in family "
+        f"({', '.join(['multiberts', *POLYPYTHIA_FAMILIES])}). Got {name!r} instead.")
 
 
 def _looks_like_path(text: str) -> bool:

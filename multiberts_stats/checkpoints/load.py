@@ -27,6 +27,7 @@ __all__ = [
     "load_classifier",
     "load_encoder",
     "load_masked_lm",
+    "load_causal_lm",
     "load_tokenizer",
     "quiet_transformers",
 ]
@@ -244,17 +245,24 @@ def _load(kind: str, ckpt, *, dtype=None, device="cpu", checkpoint_root=None, ca
     import torch
     from transformers import (
         AutoModel,
+        AutoModelForCausalLM,
         AutoModelForMaskedLM,
         AutoModelForSequenceClassification,
     )
 
+    from .decoders import check_head, ensure_pad_token, is_causal_config
+
     resolved = locate(ckpt, checkpoint_root, cache_dir, local_files_only)
     folder = resolved.folder
     name = ckpt.name if isinstance(ckpt, Checkpoint) else str(ckpt)
-    _read_config(folder)
+    config = _read_config(folder)
+    # a decoder has no masked-LM head, an encoder no causal one
+    check_head(kind, config, f"{name}@{ckpt.revision}" if getattr(ckpt, "revision", None)
+               else name, folder)
     _check_weights(folder)
     torch_dtype = _to_dtype(dtype)
     cls = {"encoder": AutoModel, "masked_lm": AutoModelForMaskedLM,
+           "causal_lm": AutoModelForCausalLM,
            "classifier": AutoModelForSequenceClassification}[kind]
     kwargs = dict(model_kwargs)
     if kind == "classifier":
@@ -357,6 +365,9 @@ def _load(kind: str, ckpt, *, dtype=None, device="cpu", checkpoint_root=None, ca
     if removed:
         logger.info("checkpoint %s has no %s; removed from the encoder", name, ", ".join(removed))
     tokenizer = load_tokenizer(folder, max_length=max_length)
+    if kind == "classifier" and is_causal_config(config):
+        # batched fine-tuning pads, and a decoder's head reads the last non-pad token
+        ensure_pad_token(tokenizer, model, name=f"checkpoint {name}")
     return model, tokenizer
 
 
@@ -420,6 +431,23 @@ def load_masked_lm(ckpt: Checkpoint | str, dtype=None, device="cpu", *, checkpoi
     random head. Parameters and returns as :func:`load_encoder`.
     """
     return _load("masked_lm", ckpt, dtype=dtype, device=device, checkpoint_root=checkpoint_root,
+                 cache_dir=cache_dir, local_files_only=local_files_only, max_length=max_length,
+                 **model_kwargs)
+
+
+def load_causal_lm(ckpt: Checkpoint | str, dtype=None, device="cpu", *, checkpoint_root=None,
+                   cache_dir=None, local_files_only: bool | None = None,
+                   max_length: int | None = None, **model_kwargs):
+    """Load a decoder with its language-model head (``AutoModelForCausalLM``), e.g. a PolyPythia.
+
+    Every weight of the head must be in the checkpoint. An encoder (BERT, MultiBERTs) raises
+    :class:`CheckpointLoadError` saying causal scoring needs a decoder (use
+    :func:`load_masked_lm`); :func:`load_encoder` gives a decoder's base model with all hidden
+    states, :func:`load_classifier` a fresh seeded sequence-classification head (with the
+    end-of-text token as pad token when the tokenizer has none). Parameters and returns as
+    :func:`load_encoder`.
+    """
+    return _load("causal_lm", ckpt, dtype=dtype, device=device, checkpoint_root=checkpoint_root,
                  cache_dir=cache_dir, local_files_only=local_files_only, max_length=max_length,
                  **model_kwargs)
 

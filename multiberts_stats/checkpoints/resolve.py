@@ -138,13 +138,21 @@ def locate(ckpt: Checkpoint | str, checkpoint_root=None, cache_dir=None,
     hub_id, revision = ckpt.hub_id, ckpt.revision
     looked: list[str] = []
     roots = mirror_roots(checkpoint_root)
+    # a revision naming a training step (the PolyPythia branches step0 ... step143000) is only
+    # taken from its own <id>@<revision> folder: a plain <id> folder holds another step
+    step_revision = bool(revision and re.fullmatch(r"step\d+", revision))
     for root in roots:
-        candidates = ([root / f"{hub_id}@{revision}"] if revision else []) + [root / hub_id]
+        candidates = ([root / f"{hub_id}@{revision}"] if revision else []) + (
+            [] if step_revision else [root / hub_id])
         for cand in candidates:
             if cand.is_dir():
                 _check_folder(cand, f"mirror of {hub_id}")
                 return Resolved(cand, "mirror", looked=looked)
             looked.append(f"mirror folder {cand} (absent)")
+        if step_revision and (root / hub_id).is_dir():
+            looked.append(f"mirror folder {root / hub_id} (present but not used: it holds an "
+                          f"unknown revision, and step revisions are read from "
+                          f"{hub_id}@{revision} only)")
     if not roots:
         looked.append(f"no mirror root (pass checkpoint_root= or set {CHECKPOINT_ROOT_ENV})")
 

@@ -1,4 +1,5 @@
-"""``multiberts-stats checkpoints``: list a selection of the MultiBERTs catalog."""
+"""``multiberts-stats checkpoints``: list a selection of a catalog family (MultiBERTs by default,
+or a PolyPythia family with ``--family``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from multiberts_stats.checkpoints import (
     CheckpointError,
     CheckpointNotFoundError,
     CheckpointSelectionError,
-    multiberts,
+    catalog_family,
 )
 from multiberts_stats.checkpoints.resolve import locate
 
@@ -41,14 +42,24 @@ def cli_checkpoints(argv: list[str]) -> int:
     multiberts,google/multiberts-seed_0-step_0k,google/multiberts-seed_0-step_0k,0,0,0
     multiberts,google/multiberts-seed_0,google/multiberts-seed_0,0,2000,2000000
     0
+    >>> cli_checkpoints(["--family", "polypythia-70m", "--seeds", "3", "--steps", "1000",
+    ...                  "--format", "csv"])
+    family,checkpoint,hub_id,revision,seed,step,step_raw
+    polypythia-70m,EleutherAI/pythia-70m-seed3,EleutherAI/pythia-70m-seed3,step1000,3,1000,1000
+    0
     """
     parser = argparse.ArgumentParser(
         prog="multiberts-stats checkpoints",
         description="List MultiBERTs checkpoints (170 hub ids: 25 seeds at 2000k steps; seeds "
                     "0-4 at 29 steps). Steps are in thousands.")
+    parser.add_argument("--family", default="multiberts",
+                        help="a catalog family: multiberts (default), polypythia-{14m,31m,70m,160m,"
+                             "410m}, polypythia-160m-data-seed, polypythia-160m-weight-seed "
+                             "(steps in optimiser steps; each checkpoint is a hub id at a revision)")
     parser.add_argument("--seeds", default=None, help='seeds, e.g. "0-4", "0,3,7" (default all)')
     parser.add_argument("--steps", default=None,
-                        help='steps in thousands, e.g. "0,200,2000" or a range "0-200" of '
+                        help='steps (thousands for multiberts, optimiser steps for the '
+                             'PolyPythias), e.g. "0,200,2000" or a range "0-200" of '
                              'released steps (default all)')
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
     parser.add_argument("--all-ids", action="store_true",
@@ -64,12 +75,14 @@ def cli_checkpoints(argv: list[str]) -> int:
                         help=f"local mirror root (default ${CHECKPOINT_ROOT_ENV})")
     args = parser.parse_args(argv)
     try:
-        fam = multiberts().select(seeds=args.seeds, steps=args.steps, strict=not args.lenient,
-                                  unique=not args.all_ids)
+        fam = catalog_family(args.family).select(seeds=args.seeds, steps=args.steps,
+                                                 strict=not args.lenient, unique=not args.all_ids)
     except CheckpointSelectionError as exc:
         print(f"multiberts-stats checkpoints: {exc}", file=sys.stderr)
         return 2
-    cols = ["family", "checkpoint", "hub_id", "seed", "step", "step_raw"]
+    revisions = any(c.revision for c in fam)
+    cols = ["family", "checkpoint", "hub_id", *(["revision"] if revisions else []), "seed", "step",
+            "step_raw"]
     rows = []
     for c in fam:
         row = {k: c.to_dict()[k] for k in cols}
@@ -89,11 +102,14 @@ def cli_checkpoints(argv: list[str]) -> int:
         writer.writerows(rows)
         out.write(buf.getvalue())
     else:
-        shown = ["hub_id", "seed", "step", "step_raw"] + (["where"] if args.where else [])
+        shown = (["hub_id", *(["revision"] if revisions else []), "seed", "step", "step_raw"]
+                 + (["where"] if args.where else []))
         widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in shown}
         out.write("  ".join(f"{k:<{widths[k]}}" for k in shown).rstrip() + "\n")
         for r in rows:
-            out.write("  ".join(f"{r[k]!s:<{widths[k]}}" if k in ("hub_id", "where")
+            out.write("  ".join(f"{r[k]!s:<{widths[k]}}" if k in ("hub_id", "revision", "where")
                                 else f"{r[k]!s:>{widths[k]}}" for k in shown).rstrip() + "\n")
-        out.write(f"{len(rows)} checkpoint(s); steps in thousands\n")
+        unit = {"thousand steps": "thousands", "steps": "optimiser steps"}.get(fam.step_unit,
+                                                                         fam.step_unit)
+        out.write(f"{len(rows)} checkpoint(s); steps in {unit}\n")
     return 0

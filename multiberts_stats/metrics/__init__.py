@@ -38,13 +38,14 @@ import numpy as np
 from ..errors import InputError
 from . import vectorised as _vec
 from .point import (accuracy, binary_f1, error, gender_code, macro_f1, matthews_corrcoef, mean,
-                    pearson, spearman, winogender_bias, winogender_bias_r, winogender_bias_slope)
+                    pearson, positive_label, spearman, winogender_bias, winogender_bias_r,
+                    winogender_bias_slope)
 from .vectorised import VecMetric, sum_by_unit
 
 __all__ = [
     "METRICS", "VEC_METRICS", "Metric", "MetricSpec", "MetricError", "accuracy", "binary_f1",
     "compute_metric", "error", "gender_code", "get_metric", "macro_f1", "matthews_corrcoef",
-    "mean", "metric_for_callable", "pearson", "spearman", "sum_by_unit", "vec_name_for_callable",
+    "mean", "metric_for_callable", "pearson", "positive_label", "spearman", "sum_by_unit", "vec_name_for_callable",
     "VecMetric",
     "winogender_bias", "winogender_bias_r", "winogender_bias_slope",
 ]
@@ -75,6 +76,9 @@ class Metric:
         When the metric is undefined and what it returns then.
     aliases : tuple of str
         Other names that resolve to this metric.
+    binary : bool
+        A binary metric: it needs to know the positive class (``pos_label``, see
+        :func:`positive_label`).
     """
 
     name: str
@@ -101,6 +105,12 @@ class Metric:
     def example_columns(self) -> tuple[str, ...]:
         """Per-example columns shared by every run of a side."""
         return self.vectorised.ex_cols if self.vectorised is not None else ("label",)
+
+    def with_pos_label(self, pos_label) -> VecMetric | None:
+        """The vectorised form for positive class ``pos_label`` (binary metrics)."""
+        if not self.binary:
+            return self.vectorised
+        return type(self.vectorised)(pos_label)
 
 
 #: Kept for existing code: the registry's entries were called ``MetricSpec``.
@@ -233,10 +243,11 @@ def vec_name_for_callable(fn) -> str | None:
     return None if m is None or m.metric.vectorised is None else m.metric.name
 
 
-def compute_metric(name: str, table) -> float:
+def compute_metric(name: str, table, *, pos_label=None) -> float:
     """Compute metric ``name`` on one run's rows of a tidy table (a DataFrame or a mapping).
 
-    Reads the columns listed in ``METRICS[name].columns``.
+    Reads the columns listed in ``METRICS[name].columns``; ``pos_label`` is the positive class
+    of a binary metric (see :func:`positive_label`).
 
     Examples
     --------
@@ -248,4 +259,10 @@ def compute_metric(name: str, table) -> float:
     if missing:
         raise MetricError(f"The metric {name!r} needs the column(s) {missing}; "
                           f"the table has {list(table.keys())}.")
-    return spec.fn(*(np.asarray(table[c]) for c in spec.columns))
+    args = [np.asarray(table[c]) for c in spec.columns]
+    if spec.binary:
+        return spec.fn(*args, pos_label=pos_label)
+    if pos_label is not None:
+        raise MetricError(f"The `pos_label` parameter of compute_metric applies to binary metrics. "
+                          f"Got metric {name!r}.")
+    return spec.fn(*args)

@@ -16,7 +16,8 @@ import numpy as np
 
 __all__ = [
     "accuracy", "binary_f1", "error", "gender_code", "macro_f1", "matthews_corrcoef", "mean",
-    "pearson", "spearman", "winogender_bias", "winogender_bias_r", "winogender_bias_slope",
+    "pearson", "positive_label", "spearman", "winogender_bias", "winogender_bias_r",
+    "winogender_bias_slope",
 ]
 
 
@@ -65,15 +66,73 @@ def _f1_from_counts(tp: float, fp: float, fn: float) -> float:
     return float(2 * tp / denom) if denom > 0 else 0.0
 
 
-def binary_f1(y_true, y_pred) -> float:
-    """F1 of class 1 (MRPC, QQP convention); 0.0 when there is no positive label or prediction.
+def _values_of(a: np.ndarray) -> list:
+    try:
+        return np.unique(a).tolist()
+    except TypeError:  # mixed types
+        return sorted(set(a.tolist()), key=repr)
 
+
+def positive_label(y_true, y_pred, pos_label=None, *, metric: str = "f1",
+                   where: str = "") -> object:
+    """The positive class of a binary metric, checked against the data.
+
+    Without ``pos_label``, labels and predictions together must take at most two values (a
+    prediction outside the label space is refused) and they must be {0, 1} (then 1 is
+    positive); any other label set ('neg'/'pos', {0, 3}) needs ``pos_label``, which must then
+    be one of the two classes found. An explicit ``pos_label`` on multi-class data means
+    one-vs-rest F1 of that class. Errors name the labels found.
+
+    Examples
+    --------
+    >>> positive_label([0, 1, 1], [1, 1, 0])
+    1
+    >>> positive_label(["neg", "pos"], ["pos", "pos"], "pos")
+    'pos'
+    >>> positive_label(["neg", "pos"], ["pos", "pos"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: The metric 'f1' needs to know the positive class: the labels found are ['neg', ...
+    """
+    t, p = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    labels, preds = _values_of(t), _values_of(p)
+    classes = list(dict.fromkeys(labels + preds))
+    at = f" {where}" if where else ""
+    if pos_label is not None and len(classes) > 2:
+        return pos_label  # an explicit class of a multi-class task: one-vs-rest F1
+    if len(classes) > 2:
+        outside = [v for v in preds if v not in set(labels)]
+        raise ValueError(
+            f"The metric {metric!r} is binary: labels and predictions{at} must take at most two "
+            f"values. Got labels {labels[:10]} and predictions {preds[:10]}"
+            + (f" (predictions outside the labels: {outside[:10]})" if outside else "") + ".")
+    if pos_label is None:
+        numeric = all(isinstance(v, (bool, int, float, np.number)) for v in classes)
+        if numeric and all(v in (0, 1) for v in classes):
+            return 1
+        raise ValueError(
+            f"The metric {metric!r} needs to know the positive class: the labels found{at} are "
+            f"{labels[:10]} (and the predictions {preds[:10]}). Pass pos_label= (one of the "
+            "labels).")
+    if len(classes) == 2 and pos_label not in classes:
+        raise ValueError(f"The `pos_label` {pos_label!r} of metric {metric!r} is not one of the "
+                         f"classes found{at}: {classes}.")
+    return pos_label
+
+
+def binary_f1(y_true, y_pred, pos_label=None) -> float:
+    """F1 of the positive class (MRPC, QQP convention: class 1); 0.0 when there is no positive
+    label or prediction.
+
+    ``pos_label`` names the positive class; by default the classes must be {0, 1} (see
+    :func:`positive_label`: 'neg'/'pos' or {0, 3} need it, a third value is refused).
     Shapes: ``y_true`` (n,), ``y_pred`` (n,).
     """
     t, p = _pair(y_true, y_pred)
-    tp = np.sum((t == 1) & (p == 1))
-    fp = np.sum((t != 1) & (p == 1))
-    fn = np.sum((t == 1) & (p != 1))
+    pos = positive_label(t, p, pos_label)
+    tp = np.sum((t == pos) & (p == pos))
+    fp = np.sum((t != pos) & (p == pos))
+    fn = np.sum((t == pos) & (p != pos))
     return _f1_from_counts(tp, fp, fn)
 
 

@@ -110,11 +110,17 @@ def _f1(tp, fp, fn):
 
 
 class BinaryF1(VecMetric):
+    """F1 of the positive class ``pos_label`` (checked against the data by the caller, see
+    :func:`multiberts_stats.metrics.point.positive_label`)."""
+
     name = "f1"
 
+    def __init__(self, pos_label=1):
+        self.pos_label = pos_label
+
     def unit_stats(self, ex, run, unit_index, n_units):
-        t1 = (ex["label"] == 1)[None, :]
-        p1 = run["prediction"] == 1
+        t1 = (np.asarray(ex["label"]) == self.pos_label)[None, :]
+        p1 = np.asarray(run["prediction"]) == self.pos_label
         E = _as_float_stack((t1 & p1).T, (~t1 & p1).T, (t1 & ~p1).T)
         return sum_by_unit(E, unit_index, n_units)
 

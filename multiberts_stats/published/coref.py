@@ -6,12 +6,14 @@ notebook, and the 720-row ``label_info`` built from Winogender's own files."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from multiberts_stats.errors import DataWarning
 from multiberts_stats.table import MatrixRuns
 
 from .formats import (
@@ -125,12 +127,57 @@ class CorefGroup:
                 f"pretrain_seeds={seeds})")
 
 
-def load_coref_group(folder, name: str | None = None) -> CorefGroup:
+def _check_run_index(run_info: pd.DataFrame, path: Path, allow_gaps: bool) -> None:
+    """The leading index column of ``run_info.tsv``: integers, each once, no gaps."""
+    raw = pd.Series(run_info.index)
+    vals = pd.to_numeric(raw, errors="coerce")
+    bad = vals.isna() | (np.mod(vals.fillna(0.5), 1) != 0)
+    if bad.any():
+        raise PublishedFormatError(
+            f"The leading index column of the run_info file {str(path)!r} must hold integer row "
+            f"numbers (it is how a lost row is noticed). Got {raw[bad].head(3).tolist()} instead.")
+    v = vals.to_numpy().astype(np.int64)
+    u, cnt = np.unique(v, return_counts=True)
+    if (cnt > 1).any():
+        raise PublishedFormatError(
+            f"The leading index column of the run_info file {str(path)!r} lists the row number(s) "
+            f"{u[cnt > 1][:5].tolist()} more than once.")
+    missing = np.setdiff1d(np.arange(u[0], u[-1] + 1), u)
+    if missing.size == 0:
+        return
+    msg = (f"The leading index column of the run_info file {str(path)!r} has gaps: "
+           f"{missing.size} row number(s) between {int(u[0])} and {int(u[-1])} are missing "
+           f"(e.g. {missing[:5].tolist()}). A row of run_info.tsv was lost, so the rows of "
+           "preds.tsv can no longer be matched to runs by position: if preds.tsv lost a "
+           "different row, the row counts still agree and runs get other runs' predictions. "
+           "Restore both files from the release; pass allow_index_gaps=True only if the same "
+           "runs were removed from both files together.")
+    if not allow_gaps:
+        raise PublishedFormatError(msg)
+    warnings.warn(msg, DataWarning, stacklevel=3)
+
+
+def load_coref_group(folder, name: str | None = None, *,
+                     allow_index_gaps: bool = False) -> CorefGroup:
     """Read one coreference group folder (``run_info.tsv``, ``label_info.tsv``, ``preds.tsv``).
 
     Rows of ``preds.tsv`` are aligned with rows of ``run_info.tsv`` by position in the files
     (the published convention); seeds come from the ``pretrain_seed`` / ``finetune_seed``
     columns, never from the row order.
+
+    Parameters
+    ----------
+    folder : path
+        The group folder.
+    name : str, optional
+        The group's name (default: the folder's).
+    allow_index_gaps : bool
+        The leading index column of ``run_info.tsv`` numbers its rows; a gap in those numbers
+        means a row was lost, and since ``preds.tsv`` is matched by position, a file that lost a
+        different row would load misaligned with equal row counts. A gap is therefore an error;
+        True makes it a :class:`~multiberts_stats.errors.DataWarning` (for runs deliberately
+        removed from both files). A row lost at either end of the numbering leaves no gap and
+        is caught only by the row counts.
 
     Examples
     --------
@@ -171,6 +218,7 @@ def load_coref_group(folder, name: str | None = None) -> CorefGroup:
         raise PublishedFormatError(f"The preds file {str(pr_path)!r} must hold 0 (occupation) or "
                                    f"1 (other participant). Got {preds[i, j]!r} at row {i}, "
                                    f"column {j} instead.")
+    _check_run_index(run_info, ri_path, allow_index_gaps)
     dup = run_info.duplicated(["pretrain_seed", "finetune_seed"])
     if dup.any():
         r = run_info[dup].iloc[0]
@@ -255,8 +303,10 @@ def coref_table(group: CorefGroup, occ: pd.Series | None) -> pd.DataFrame:
         ckpts = [f"{group.name}/seed_{s}" for s in seeds]
     someone = li["someone"].astype(str).str.lower().isin(("true", "1")).to_numpy()
     participant = np.where(someone, "someone", li["other_participant"].astype(str).to_numpy())
-    rep = lambda a: np.repeat(np.asarray(a), n_ex)
-    til = lambda a: np.tile(np.asarray(a), n_runs)
+    def rep(a):
+        return np.repeat(np.asarray(a), n_ex)
+    def til(a):
+        return np.tile(np.asarray(a), n_runs)
     ids = winogender_example_ids(li)
     df = pd.DataFrame({
         "family": repeat_str([COREF_FAMILIES.get(group.name, group.name)], np.array([n_runs * n_ex])),
@@ -292,7 +342,8 @@ def coref_table(group: CorefGroup, occ: pd.Series | None) -> pd.DataFrame:
     return df
 
 
-def read_coref(root, groups=None, occupations=None) -> pd.DataFrame:
+def read_coref(root, groups=None, occupations=None, *,
+               allow_index_gaps: bool = False) -> pd.DataFrame:
     """The tidy predictions table of the published Winogender coreference predictions.
 
     Parameters
@@ -305,6 +356,8 @@ def read_coref(root, groups=None, occupations=None) -> pd.DataFrame:
     occupations : path or Series, optional
         Winogender's ``occupations-stats.tsv`` (or ``occupation -> bls_pct_female``); looked
         for in ``root`` and its parent when not given. Adds ``bls_pct_female``.
+    allow_index_gaps : bool
+        See :func:`load_coref_group` (a gap in ``run_info.tsv``'s row numbers is an error).
 
     Returns
     -------
@@ -330,10 +383,11 @@ def read_coref(root, groups=None, occupations=None) -> pd.DataFrame:
     """
     root = require_dir(root, "root")
     if (root / "preds.tsv").is_file() and groups is None:
-        loaded = [load_coref_group(root)]
+        loaded = [load_coref_group(root, allow_index_gaps=allow_index_gaps)]
         occ = find_occupations(root.parent, occupations)
     else:
-        loaded = [load_coref_group(root / g, g) for g in _coref_groups_arg(root, groups)]
+        loaded = [load_coref_group(root / g, g, allow_index_gaps=allow_index_gaps)
+                  for g in _coref_groups_arg(root, groups)]
         occ = find_occupations(root, occupations)
     return pd.concat([coref_table(g, occ) for g in loaded], ignore_index=True)
 

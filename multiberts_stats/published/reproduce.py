@@ -127,7 +127,8 @@ def _run_reference(analysis: str, matrices: dict, *, paired: bool, sample_seeds:
     if not quiet:
         from tqdm.auto import tqdm
 
-        progress = lambda it: tqdm(it, file=sys.stderr, leave=False)
+        def progress(it):
+            return tqdm(it, file=sys.stderr, leave=False)
     rows, stats, samples, report = [], {}, {}, io.StringIO()
     for metric, (run_info, preds, labels, score_fn) in matrices.items():
         buf = io.StringIO()

@@ -10,6 +10,8 @@ Example::
 
     # a family selection ...
     checkpoints = { family = "multiberts", seeds = "0-4", steps = [0, 2000] }
+    # ... (decoders: family = "polypythia-70m", or family = "polypythia" with sizes = ["14m",
+    # "70m"] and optionally variant = "data-seed" / "weight-seed"; steps in optimiser steps) ...
     # ... or local folders of a family (seed and step read from the folder names) ...
     # checkpoints = { family = "tiny", root = "families/tiny", seeds = "0..3" }
     # ... or an explicit list
@@ -63,9 +65,9 @@ from multiberts_stats.checkpoints import (
     Checkpoint,
     CheckpointError,
     Family,
+    catalog_family,
     custom_family,
     expand_selector,
-    multiberts,
 )
 from multiberts_stats.errors import DataFileError
 
@@ -271,18 +273,31 @@ def _local_family(entry: dict, base: Path) -> list[CheckpointSpec]:
 
 
 def _catalog_family(entry: dict) -> list[CheckpointSpec]:
-    """A family of the checkpoint catalog (multiberts)."""
+    """A family of the checkpoint catalog (multiberts, the PolyPythias)."""
     fam_name = entry["family"]
+    if fam_name == "polypythia":  # several sizes: one family each (selection by size)
+        from multiberts_stats.checkpoints.polypythia import polypythias
+
+        rest = {k: v for k, v in entry.items() if k not in ("sizes", "variant")}
+        try:
+            fams = polypythias(entry.get("sizes"), entry.get("variant", "seeds"))
+        except CheckpointError as e:
+            raise ExperimentError(f"The `checkpoints` selection {entry!r} is invalid: {e}") from e
+        return [spec for fam in fams for spec in _catalog_family({**rest, "family": fam.name})]
     unknown = sorted(set(entry) - _CATALOG_KEYS)
     if unknown:
         raise setting_error("checkpoints", f"has unknown keys {unknown} for a catalog family "
-                            f"(the keys are {sorted(_CATALOG_KEYS)}; or root= for a folder family)", entry)
-    if fam_name != "multiberts":
-        raise setting_error("checkpoints.family", "must be 'multiberts' for a catalog selection (other "
-                            "families: give `root` = a folder of checkpoint folders, or a list of "
-                            "checkpoints)", fam_name)
+                            f"(the keys are {sorted(_CATALOG_KEYS)}; sizes and variant with family "
+                            "= 'polypythia'; or root= for a folder family)", entry)
+    try:
+        fam = catalog_family(fam_name)
+    except CheckpointError:
+        raise setting_error("checkpoints.family", "must be a catalog family ('multiberts', "
+                            "'polypythia-70m', ..., 'polypythia-160m-data-seed') for a catalog "
+                            "selection (other families: give `root` = a folder of checkpoint "
+                            "folders, or a list of checkpoints)", fam_name) from None
     # one checkpoint per (seed, step): 165, not the 5 step_2000k aliases too
-    return [CheckpointSpec.from_catalog(c) for c in _select(multiberts(), entry, "checkpoints")]
+    return [CheckpointSpec.from_catalog(c) for c in _select(fam, entry, "checkpoints")]
 
 
 def _checkpoints(value, base: Path) -> list[CheckpointSpec]:

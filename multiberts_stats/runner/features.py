@@ -20,7 +20,7 @@ import numpy as np
 __all__ = ["extract_features", "extract_word_features", "cached_features", "cache_key",
            "length_sorted_batches", "POOLINGS", "DTYPES"]
 
-POOLINGS = ("cls", "mean")
+POOLINGS = ("cls", "mean", "last")
 DTYPES = ("float32", "bfloat16", "float16")
 
 
@@ -98,8 +98,9 @@ def extract_features(model, tokenizer, texts: Sequence[str], text_pair: Sequence
     tokenizer : transformers tokenizer
     texts, text_pair : sequences of str
         The sentences (and second sentences for pair tasks).
-    pooling : {"cls", "mean"}
-        The [CLS] vector, or the mean over the real (non-padding) tokens.
+    pooling : {"cls", "mean", "last"}
+        The [CLS] vector (encoders), the mean over the real (non-padding) tokens, or the last
+        real token (decoders: the only position that has seen the whole sentence).
     layers : sequence of int, optional
         Layers to keep (0 = embeddings); all by default.
     batch_size, max_tokens : int
@@ -153,6 +154,14 @@ def extract_features(model, tokenizer, texts: Sequence[str], text_pair: Sequence
     if bad:
         raise ValueError(f"The `layers` parameter of extract_features must hold layer indices in "
                          f"0..{n_layers - 1}. Got {bad} instead.")
+    if pooling == "cls":
+        from multiberts_stats.checkpoints import is_causal_config
+
+        if is_causal_config(enc.config):
+            raise ValueError(f"The `pooling` parameter of extract_features is 'cls', but "
+                             f"{type(model).__name__} is a decoder: its first token sees only "
+                             "itself. Use 'mean' or 'last' (the last token has seen the "
+                             "whole sentence).")
     hidden = int(enc.config.hidden_size)
     out = np.zeros((len(keep), len(texts), hidden), dtype=np.float32)
     if not texts:
@@ -176,9 +185,16 @@ def extract_features(model, tokenizer, texts: Sequence[str], text_pair: Sequence
                 hs = _forward(enc, tid, mask, tt, device)
                 m = mask.to(hs[0].device).unsqueeze(-1).float()
                 denom = m.sum(1).clamp(min=1.0)
+                last = mask.sum(1).to(hs[0].device) - 1  # right padding: the last real token
+                rows = torch.arange(len(b), device=hs[0].device)
                 for j, layer in enumerate(keep):
                     h = hs[layer].float()
-                    v = h[:, 0] if pooling == "cls" else (h * m).sum(1) / denom
+                    if pooling == "cls":
+                        v = h[:, 0]
+                    elif pooling == "last":
+                        v = h[rows, last]
+                    else:
+                        v = (h * m).sum(1) / denom
                     out[j, b] = v.cpu().numpy()
                 bar.update(len(b))
     finally:

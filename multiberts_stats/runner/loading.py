@@ -16,7 +16,9 @@ from .jobs import CheckpointSpec
 
 __all__ = ["load_model", "resolve_task", "check_device_available", "KINDS"]
 
-KINDS = ("encoder", "masked_lm", "classifier")
+#: ``"lm"`` is the checkpoint's own language-model head: masked LM (encoders) or causal LM
+#: (decoders), read from its config
+KINDS = ("encoder", "masked_lm", "causal_lm", "lm", "classifier")
 
 
 def check_device_available(device: str) -> None:
@@ -68,10 +70,15 @@ def load_model(spec: CheckpointSpec, kind: str = "encoder", *, num_labels: int =
     check_device_available(device)
     target = spec.to_catalog()
     kw = {"device": device, "checkpoint_root": spec.checkpoint_root}
+    if kind == "lm":
+        kind = "causal_lm" if C.checkpoint_is_causal(target, checkpoint_root=spec.checkpoint_root) \
+            else "masked_lm"
     if kind == "encoder":
         model, tok = C.load_encoder(target, **kw)
     elif kind == "masked_lm":
         model, tok = C.load_masked_lm(target, **kw)
+    elif kind == "causal_lm":
+        model, tok = C.load_causal_lm(target, **kw)
     else:
         model, tok = C.load_classifier(target, num_labels=num_labels, seed=seed, **kw)
     if auto_threads:

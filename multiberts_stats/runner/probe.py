@@ -43,8 +43,9 @@ def validate(s: dict, where: str = "methods.probe") -> dict:
     check_positive_int(f"{where}.batch_size", s["batch_size"])
     if s["word_pooling"] not in ("first", "mean"):
         raise setting_error(f"{where}.word_pooling", "must be 'first' or 'mean'", s["word_pooling"])
-    if s["pooling"] not in ("cls", "mean"):
-        raise setting_error(f"{where}.pooling", "must be 'cls' or 'mean'", s["pooling"])
+    if s["pooling"] not in ("cls", "mean", "last"):
+        raise setting_error(f"{where}.pooling", "must be 'cls', 'mean' or 'last' (decoders: the "
+                            "last token)", s["pooling"])
     if s["layers"] != "all":
         if not isinstance(s["layers"], list) or not s["layers"] or any(
                 isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in s["layers"]):
@@ -259,7 +260,7 @@ def _run_token_probe(job, task, s, ctx):
     n = int(ok_ev.sum())
     base = pd.DataFrame({
         "family": [str(c.family)] * n, "checkpoint": [str(c.name)] * n,
-        "pretrain_seed": np.full(n, int(c.seed), dtype=np.int64),
+        "revision": [str(c.revision or "")] * n, "pretrain_seed": np.full(n, int(c.seed), dtype=np.int64),
         "step": np.full(n, int(c.step), dtype=np.int64), "task": [job.task_name] * n,
         "split": [job.eval_split] * n, "method": [job.method] * n,
         "finetune_seed": np.full(n, int(job.seed), dtype=np.int64),

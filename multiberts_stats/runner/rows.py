@@ -71,7 +71,7 @@ def base_rows(job, eval_df: pd.DataFrame, *, layer=None) -> pd.DataFrame:
     n = len(eval_df)
     return pd.DataFrame({
         "family": [str(c.family)] * n, "checkpoint": [str(c.name)] * n,
-        "pretrain_seed": np.full(n, int(c.seed), dtype=np.int64),
+        "revision": [str(c.revision or "")] * n, "pretrain_seed": np.full(n, int(c.seed), dtype=np.int64),
         "step": np.full(n, int(c.step), dtype=np.int64),
         "task": [job.task_name] * n, "split": [job.eval_split] * n, "method": [job.method] * n,
         "layer": pd.array([layer] * n, dtype="Int64"),

@@ -1,4 +1,7 @@
-"""Zero-shot scoring with the masked-LM head (Winogender and any task that brings a scorer).
+"""Zero-shot scoring with the LM head (Winogender, minimal pairs and any task with a scorer).
+
+Encoders are loaded with their masked-LM head, decoders (PolyPythias) with their causal-LM head;
+tasks that score causal LMs (minimal pairs) say so with ``causal_scoring = True``.
 
 The task module owns the scoring rule (e.g. :func:`multiberts_stats.tasks.score_winogender`:
 pseudo-log-likelihood of the sentence with the pronoun replaced by each candidate, batched);
@@ -49,7 +52,18 @@ def run(job, ctx):
         raise ValueError(f"The task {task.name!r} has no zero-shot scorer (its zeroshot_scorer() "
                          "returns None); score it with the probe or finetune method instead.")
     examples = subsample(task.load(job.eval_split), s["max_eval"], seed=0)
-    model, tok = load_model(job.checkpoint, "masked_lm", device=job.device,
+    # the checkpoint's own LM head: a masked LM (encoders) or a causal LM (decoders); a task
+    # whose scorer needs a masked LM refuses a decoder before it is loaded
+    from multiberts_stats.checkpoints import checkpoint_is_causal
+
+    if not getattr(task, "causal_scoring", False) and checkpoint_is_causal(
+            job.checkpoint.to_catalog(), checkpoint_root=job.checkpoint.checkpoint_root):
+        raise ValueError(f"The task {task.name!r} is scored zero-shot with a masked LM "
+                         f"(pseudo-log-likelihood), and the checkpoint {job.checkpoint.where} is "
+                         "a decoder (a causal LM without a masked-LM head). Score decoders on "
+                         "tasks with causal scoring (minimal pairs: BLiMP, CrowS-Pairs, pair "
+                         "files), or probe / fine-tune them.")
+    model, tok = load_model(job.checkpoint, "lm", device=job.device,
                             auto_threads=not ctx.fixed_threads)
     try:
         out = scorer(model, tok, examples, batch_size=int(s["batch_size"]), device=job.device,

@@ -36,8 +36,16 @@ from .base import (
     list_tasks,
     register_task,
 )
+from .blimp import BLIMP, BLIMP_TASKS, BlimpTask, blimp_task
+from .crows import CROWS_PAIRS, CrowsPairsTask, score_crows_pairs
 from .custom import FileTask, task_from_config, task_from_file
 from .glue import GLUE_TASKS, GlueTask
+from .minimal_pairs import (
+    MinimalPairTask,
+    causal_log_likelihood,
+    minimal_pair_task,
+    score_minimal_pairs,
+)
 from .pos import POS, UPOS, PosTask, align_words_to_subtokens, explode_tokens
 from .readers import MalformedFileError, read_conllu, read_table, read_tsv
 from .winogender import (
@@ -57,8 +65,10 @@ __all__ = [
     "CACHE_ENV", "TaskLike", "cache_dir",
     "TaskError", "UnknownTaskError", "DataNotFoundError", "MalformedFileError",
     "read_tsv", "read_conllu", "read_table",
+    "MinimalPairTask", "BlimpTask", "CrowsPairsTask", "minimal_pair_task", "blimp_task",
+    "score_minimal_pairs", "score_crows_pairs", "causal_log_likelihood",
 ]
 
-for _t in [*GLUE_TASKS, WINOGENDER, POS]:
+for _t in [*GLUE_TASKS, WINOGENDER, POS, *BLIMP_TASKS, BLIMP, CROWS_PAIRS]:
     register_task(_t, overwrite=True)
 del _t

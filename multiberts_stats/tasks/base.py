@@ -39,7 +39,7 @@ DATA_ENV = "MULTIBERTS_STATS_DATA"
 #: environment variable naming the download cache (default ``$XDG_CACHE_HOME/multiberts_stats``)
 CACHE_ENV = "MULTIBERTS_STATS_CACHE"
 KINDS = ("classification", "pair_classification", "regression", "token_classification",
-         "winogender")
+         "winogender", "minimal_pairs")
 
 
 class UnknownTaskError(TaskError, KeyError):
@@ -197,7 +197,8 @@ class Task:
     @property
     def level(self) -> str:
         """``"sentence"`` (classification, pairs, regression), ``"token"`` or ``"zeroshot"`` (Winogender)."""
-        return {"token_classification": "token", "winogender": "zeroshot"}.get(self.kind, "sentence")
+        return {"token_classification": "token", "winogender": "zeroshot",
+                "minimal_pairs": "zeroshot"}.get(self.kind, "sentence")
 
     @property
     def cluster_column(self) -> str | None:

@@ -161,6 +161,8 @@ def task_from_file(name: str, path=None, text_fields=None, label: str = "label",
     kind : str, optional
         Default ``classification`` (one text field), ``pair_classification`` (two), or
         ``regression`` when ``metric`` is pearson / spearman and no ``label_space`` is given.
+        ``"minimal_pairs"``: ``text_fields`` are the expected sentence and the other one, scored
+        zero-shot (:mod:`multiberts_stats.tasks.minimal_pairs`; no label column).
     data_dir : str or Path, optional
         Folder that relative paths are resolved against (default: the working directory).
     file, metrics, text_field
@@ -184,6 +186,16 @@ def task_from_file(name: str, path=None, text_fields=None, label: str = "label",
         raise TaskError(f"The `text_fields` parameter of task_from_file must name at least one column. "
                         f"Got {text_fields!r} instead.")
     metrics = [metric] if isinstance(metric, str) else list(metric)
+    if kind == "minimal_pairs":  # text_fields = [expected sentence, other sentence]
+        from .minimal_pairs import minimal_pairs_from_config
+
+        paths = dict(paths or {})
+        if path is not None:
+            paths.setdefault("test" if split == "validation" else split, path)
+        return minimal_pairs_from_config(
+            {"name": name, "paths": paths, "text_fields": list(text_fields), "metrics": metrics,
+             "id_column": id_column, "cluster_column": cluster_column, "format": format,
+             "data_dir": data_dir, "description": description, "label_space": label_space})
     if kind is None:
         if label_space is None and metrics and metrics[0] in ("pearson", "spearman"):
             kind = "regression"
@@ -235,6 +247,10 @@ def task_from_config(config: dict) -> FileTask:
     """
     if not isinstance(config, dict):
         raise TypeError(f"The `config` parameter of task_from_config must be a dict. Got {type(config).__name__}.")
+    if config.get("kind") == "minimal_pairs":
+        from .minimal_pairs import minimal_pairs_from_config
+
+        return minimal_pairs_from_config(config)
     bad = sorted(set(config) - _CONFIG_KEYS)
     if bad:
         raise TaskError(f"Unknown key(s) {bad} in the task config {config.get('name', '?')!r}; "

@@ -44,7 +44,7 @@ from .base import (
 )
 from .readers import read_tsv
 
-__all__ = ["WinogenderTask", "PRONOUNS", "score_winogender", "rewrite_sentence",
+__all__ = ["WinogenderTask", "PRONOUNS", "score_winogender", "rewrite_sentence", "masked_token_logprobs",
            "pseudo_log_likelihood", "pronoun_probabilities", "WINOGENDER"]
 
 FILES = ("all_sentences.tsv", "templates.tsv", "occupations-stats.tsv")
@@ -619,4 +619,47 @@ def score_winogender(model, tokenizer, examples=None, *, method: str = "appositi
     else:
         for c in ("p_female", "p_male", "p_neutral"):
             out[c] = np.nan
+    return out
+
+
+def masked_token_logprobs(model, tokenizer, ids_list, positions_list, *, batch_size: int = 64,
+                          device=None, progress: bool = False, amp: str | None = None,
+                          desc: str = "masked log-probabilities") -> list:
+    """Log-probability of each given token of each sequence, that token alone masked.
+
+    The machinery of :func:`pseudo_log_likelihood` for callers that choose the positions
+    (CrowS-Pairs scores only the tokens two sentences share): for sequence ``i`` (token ids
+    with special tokens) and each position ``p`` in ``positions_list[i]``, one copy with ``p``
+    masked; all copies are sorted by length and batched; only masked positions go through the
+    output layer.
+
+    Returns
+    -------
+    list of ndarray
+        One array per sequence, ``len(positions_list[i])`` log-probabilities in that order.
+    """
+    ids_list = [list(map(int, ids)) for ids in ids_list]
+    positions_list = [list(map(int, p)) for p in positions_list]
+    if len(ids_list) != len(positions_list):
+        raise ValueError(f"`positions_list` must have one list of positions per sequence. Got "
+                         f"{len(positions_list)} for {len(ids_list)} sequences.")
+    L = _max_length(model, tokenizer, None)
+    for ids, pos in zip(ids_list, positions_list):
+        if len(ids) > L:
+            raise ValueError(f"A sequence of {len(ids)} tokens is longer than the model's {L} "
+                             "positions; masked_token_logprobs does not cut sequences.")
+        bad = [p for p in pos if not 0 <= p < len(ids)]
+        if bad:
+            raise ValueError(f"Positions {bad[:5]} lie outside a sequence of {len(ids)} tokens.")
+    jobs = [(i, j) for i, pos in enumerate(positions_list) for j in range(len(pos))]
+    jobs.sort(key=lambda t: len(ids_list[t[0]]))
+    items = [(ids_list[i], [positions_list[i][j]], [ids_list[i][positions_list[i][j]]])
+             for i, j in jobs]
+    out = [np.zeros(len(p)) for p in positions_list]
+    if not items:
+        return out
+    logp = _masked_logprobs(model, tokenizer, items, batch_size=batch_size, progress=progress,
+                            device=device, desc=desc, amp=amp)
+    for (i, j), lp in zip(jobs, logp):
+        out[i][j] = float(lp[0, 0])
     return out

@@ -754,3 +754,12 @@ def pretraining_log(family: Family):
 from multiberts_stats.testing.release import write_example_release  # noqa: E402
 
 __all__ += ["write_example_release"]
+
+# Tiny GPT-NeoX (PolyPythia-shaped) families per revision, and their BPE tokenizer.
+from multiberts_stats.testing.decoders import (  # noqa: E402
+    decoder_corpus,
+    make_tiny_decoder_family,
+    train_bpe_tokenizer,
+)
+
+__all__ += ["make_tiny_decoder_family", "train_bpe_tokenizer", "decoder_corpus"]

@@ -179,7 +179,9 @@ def _write_glue(out: Path, n_seeds, n_ft, n_ex, gen):
     pd.DataFrame(rows).to_csv(out / "index.tsv", sep="\t", index=False)
 
 
-_WORDS = ["river", "castle", "norman", "empire", "physics", "protein", "orbit", "harvest", "melody", "cipher", "granite", "lantern", "summit", "voyage", "archive", "falcon", "meadow", "quartz", "ember", "tundra"]
+_WORDS = ('river', 'castle', 'norman', 'empire', 'physics', 'protein', 'orbit', 'harvest', 'melody',
+          'cipher', 'granite', 'lantern', 'summit', 'voyage', 'archive', 'falcon', 'meadow', 'quartz',
+          'ember', 'tundra')
 
 
 def _write_squad(out: Path, n_seeds, n_ft, n_q, gen):
