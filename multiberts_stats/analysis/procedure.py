@@ -15,6 +15,7 @@ per-seed analyses are slices of those matrices, not new parses of the table.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -656,6 +657,7 @@ def artifact_vs_procedure(base, expt=None, *, design=None, metric="accuracy",
                      "(seeds and examples) uses method='percentile'.")
     with log.catch():
         procedure = multiboot(sides.base, sides.expt, rng=rngs.first(), **proc_kw)
+    notes.extend(getattr(procedure, "notes", None) or [])
     log.extend(procedure.warnings)
     log.merge(mine)
 
@@ -664,20 +666,16 @@ def artifact_vs_procedure(base, expt=None, *, design=None, metric="accuracy",
                             None if expt is None else sides.expt_seeds, common,
                             max_artifact_pairs, log)
     art_kw = _artifact_kwargs(kw, notes)
-    m = len(pairs)
-    if correction is not None and m > 1 and 2 / (nboot + 1) > alpha / m:
-        need = int(np.ceil(2 * m / alpha - 1))
-        log.add(f"With nboot={nboot} a per-artifact p-value cannot go below 2/(nboot+1) = "
-                f"{2 / (nboot + 1):.3g}, above alpha/m = {alpha:g}/{m} = {alpha / m:.3g}: no "
-                f"artifact can be significant after {correction} adjustment. Use nboot >= "
-                f"{need} for the adjusted artifact tests (the category does not depend on "
-                "them).", SmallNbootWarning)
+    # the engine warns (SmallNbootWarning) when its p-value floor 2/(nboot+1) cannot reach the
+    # per-comparison level alpha/m of the adjustment
+    art_kw["n_comparisons"] = max(1, len(pairs)) if correction is not None else 1
     # one example draw shared by every artifact: the per-artifact replicates are then paired,
     # which is what the heterogeneity test of metrics that do not decompose needs
     art_seed = int(rngs.child().integers(0, 2**63 - 1))
     rows, results = [], {}
-    with WarningLog().catch():  # per-seed calls repeat the procedure's warnings
-        for label, b, e in progress(pairs, len(pairs), "artifacts", quiet):
+    with warnings.catch_warnings(record=True) as art_caught:
+        warnings.simplefilter("always")  # per-seed calls repeat the procedure's warnings: only
+        for label, b, e in progress(pairs, len(pairs), "artifacts", quiet):  # the floor is kept
             bsub, esub = sides.seed_slice(b, e)
             r = multiboot(bsub, esub, sample_seeds=False, rng=np.random.default_rng(art_seed),
                           **art_kw)
@@ -688,6 +686,9 @@ def artifact_vs_procedure(base, expt=None, *, design=None, metric="accuracy",
                          "p_value": pvalue_agreeing(r, null),
                          "verdict": verdict_of(lo, hi, null)})
             results[label] = r
+    for w in art_caught:
+        if issubclass(w.category, SmallNbootWarning):
+            log.add(w.message, SmallNbootWarning)
     artifacts = pd.DataFrame(rows)
     p = artifacts["p_value"].to_numpy(float)
     artifacts["p_adjusted"] = p if correction is None else adjust_pvalues(p, correction)
