@@ -184,14 +184,32 @@ def test_fine_tuning_runs_enter_the_heterogeneity_test():
     rep = quiet(A.artifact_vs_procedure, base, expt, design="paired", nboot=NB, rng=0,
                 decompose=False)
     h = rep.heterogeneity
-    assert h.defined and h.df[1] < 400 - 5  # Satterthwaite: fewer df than Hotelling alone
+    assert h.defined and h.pvalue_method.startswith("parametric bootstrap")
     assert any("fine-tuning runs" in n for n in rep.notes)
-    # the ANOVA by hand on the base side
-    t = base.assign(c=(base.prediction == base.label).astype(float))
-    runs = [g.pivot_table(index="finetune_seed", columns="example_id", values="c").to_numpy()
-            for _, g in t.groupby("pretrain_seed")]
-    r = run_offset_variance(runs)
+    assert "parametric bootstrap of the null" in rep.summary()
+    # the ANOVA by hand on the paired runs' differences (runs matched by finetune_seed)
+    acc = {k: t.assign(c=(t.prediction == t.label).astype(float))
+           for k, t in (("base", base), ("expt", expt))}
+    diffs = []
+    for s in range(6):
+        m = {k: a[a.pretrain_seed == s].pivot_table(index="finetune_seed", columns="example_id",
+                                                    values="c").to_numpy()
+             for k, a in acc.items()}
+        diffs.append(m["expt"] - m["base"])
+    r = run_offset_variance(diffs)
     assert r["df_run"] == 6 and r["df_res"] == 6 * 399
+    assert h.run_variance == pytest.approx(r["variance"] / 2, rel=1e-9)
+    # the pairing follows finetune_seed, not the order of the rows
+    shuffled = expt.sample(frac=1.0, random_state=0)
+    rep2 = quiet(A.artifact_vs_procedure, base, shuffled, design="paired", nboot=NB, rng=0,
+                 decompose=False)
+    assert rep2.heterogeneity.pvalue == pytest.approx(h.pvalue)
+    assert rep2.heterogeneity.run_variance == pytest.approx(h.run_variance)
+    # unequal numbers of runs: the sides' run variances add (independent runs)
+    one_run = expt[expt.finetune_seed == 0]
+    rep3 = quiet(A.artifact_vs_procedure, base, one_run, design="paired", nboot=NB, rng=0,
+                 decompose=False)
+    assert rep3.heterogeneity.defined
 
 
 def test_disagrees_is_not_the_count_of_raw_rejections():

@@ -98,8 +98,10 @@ def analyse_paired(runs: dict, rng, *, nboot=500, alpha=0.05, method="percentile
     sign = np.where(d > 0, "positive", "negative")
     adjusted = np.where(p_adj <= alpha, sign, "none")
     raw = np.where(p <= alpha, sign, "none")
-    rv, terms = run_noise([(run_offset_variance(list(runs[s].transpose(1, 0, 2))),
-                            np.full(S, R)) for s in ("base", "expt")])
+    # runs pair up (same number per seed on both sides): the run-level variance of the
+    # difference, from the paired runs' differences, as the report does
+    diff = (runs["expt"] - runs["base"]).transpose(1, 0, 2)
+    rv, terms = run_noise([(run_offset_variance(list(diff)), np.full(S, R))])
     h = heterogeneity_test(d, Z=D, run_variance=rv, run_terms=terms,
                            confidence_level=1 - alpha, n_null=n_null)
     category, disagrees = decide(pv, h, alpha, adjusted)

@@ -465,6 +465,40 @@ def _seed_blocks(m, seed_col, S, seeds, sizes):
     return np.array(avg), runs, np.array(nr, float)
 
 
+def _paired_run_differences(base, expt, seed_col, seeds, rb, re_):
+    """Per seed, the (R, J) differences of paired runs, or None when the runs do not pair.
+
+    Runs pair when every seed has the same number of runs on both sides; they are matched by
+    the run columns whose values inside the seed are distinct and the same set on both sides
+    (e.g. ``finetune_seed``), else in their order. The mean of the paired differences is the
+    seed's effect, so their spread inside the seed estimates its run-level variance whether or
+    not the two sides' runs share anything (a fine-tuning seed's data order, say); treating the
+    sides as independent would count a shared run offset twice.
+    """
+    bi, ei = base.run_info, expt.run_info
+    sb, se = base.seed_values(seed_col), expt.seed_values(seed_col)
+    scol_b, scol_e = base.seed_column(seed_col), expt.seed_column(seed_col)
+    shared = [c for c in bi.columns if c in ei.columns and c not in (scol_b, scol_e)]
+    out = []
+    for s, yb, ye in zip(seeds, rb, re_):
+        if len(yb) != len(ye):
+            return None
+        if len(yb) < 2:
+            out.append(ye - yb)
+            continue
+        rows_b, rows_e = np.flatnonzero(sb == s), np.flatnonzero(se == s)
+        keys = [c for c in shared
+                if bi[c].iloc[rows_b].is_unique
+                and set(bi[c].iloc[rows_b].tolist()) == set(ei[c].iloc[rows_e].tolist())]
+        if keys:
+            ob = np.argsort(bi[keys[0]].iloc[rows_b].to_numpy(), kind="stable")
+            oe = np.argsort(ei[keys[0]].iloc[rows_e].to_numpy(), kind="stable")
+            out.append(ye[oe] - yb[ob])
+        else:
+            out.append(ye - yb)
+    return out
+
+
 def artifact_heterogeneity(sides, design, pairs, *, metric, seed_col, cluster_col,
                            confidence_level, results=None, quantity="delta"):
     """The heterogeneity test of one report, from its parsed sides.
@@ -493,7 +527,11 @@ def artifact_heterogeneity(sides, design, pairs, *, metric, seed_col, cluster_co
             Yb, rb, nb = _seed_blocks(base, seed_col, Sb, seeds, sizes)
             Ye, re_, ne = _seed_blocks(expt, seed_col, Se, seeds, sizes)
             Y, groups, scale = Ye - Yb, None, 1.0
-            comps = [(run_offset_variance(rb), nb), (run_offset_variance(re_), ne)]
+            diff = _paired_run_differences(base, expt, seed_col, seeds, rb, re_)
+            if diff is not None:  # runs pair up: the run-level variance of the difference
+                comps = [(run_offset_variance(diff), nb)]
+            else:
+                comps = [(run_offset_variance(rb), nb), (run_offset_variance(re_), ne)]
         elif design == "fixed_baseline":  # the baseline is common to every artifact: it cancels
             seeds = [e for _, _, e in pairs]
             Ye, re_, ne = _seed_blocks(expt, seed_col, Se, seeds, sizes)

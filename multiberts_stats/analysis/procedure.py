@@ -335,8 +335,11 @@ class ArtifactProcedureReport:
         if h is None or not h.defined:
             return ("Heterogeneity (do the artifacts differ?): undefined"
                     + (f": {h.reason}." if h is not None else "."))
+        how = (f"F({h.df[0]:g}, {h.df[1]:.4g}) p = {h.pvalue:.3g}"
+               if h.pvalue_method.startswith("Hotelling") else
+               f"p = {h.pvalue:.3g} from a parametric bootstrap of the null (fine-tuning runs)")
         return (f"Heterogeneity (H0: every artifact has the same effect): Q = {h.statistic:.4g}, "
-                f"F({h.df[0]:g}, {h.df[1]:.4g}) p = {h.pvalue:.3g}; between-artifact sd tau = "
+                f"{how}; between-artifact sd tau = "
                 f"{h.tau:.3g} [{h.tau_ci[0]:.3g}, {h.tau_ci[1]:.3g}] "
                 f"({h.confidence_level:.0%} Q-profile interval).")
 
