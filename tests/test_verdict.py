@@ -398,6 +398,18 @@ def test_clusters_are_the_units_of_the_heterogeneity_test():
     assert rep.heterogeneity.pvalue == pytest.approx(h.pvalue, rel=1e-9)
 
 
+def test_sklearn_accuracy_takes_the_closed_form():
+    from sklearn.metrics import accuracy_score
+
+    base, expt = _tables(np.array([0.4, 0.1, 0.3, 0.0, 0.2, 0.5]), seed=15)
+    a = quiet(A.artifact_vs_procedure, base, expt, design="paired", nboot=50, rng=0,
+              decompose=False)
+    b = quiet(A.artifact_vs_procedure, base, expt, design="paired", nboot=50, rng=0,
+              decompose=False, metric=accuracy_score)
+    assert b.heterogeneity.method == "units"
+    assert b.heterogeneity.pvalue == pytest.approx(a.heterogeneity.pvalue, rel=1e-12)
+
+
 def test_metric_that_does_not_decompose_uses_shared_replicates():
     base, expt = _tables(np.array([0.4, 0.1, 0.3, 0.0, 0.2, 0.5]), seed=12)
     rep = quiet(A.artifact_vs_procedure, base, expt, design="paired", metric="spearman",

@@ -425,7 +425,11 @@ def _linear_scores(m, metric: str, units_index, n_units):
     from multiberts_stats.metrics.vectorised import Accuracy, Error, Mean
 
     if not isinstance(metric, str):
-        return None
+        from multiberts_stats.metrics import vec_name_for_callable
+
+        metric = vec_name_for_callable(metric)  # e.g. sklearn's accuracy_score -> "accuracy"
+        if metric is None:
+            return None
     vm = get_metric(metric).vectorised
     if not isinstance(vm, (Accuracy, Mean)):
         return None
