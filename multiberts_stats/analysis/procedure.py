@@ -119,8 +119,10 @@ class VarianceDecomposition:
         df.attrs["warnings"] = list(self.warnings)
         return df
 
-    def to_markdown(self) -> str:
-        return (md_warnings(self.warnings) + md_table(self.to_frame()) + "\n\nProjected "
+    def to_markdown(self, *, warnings: bool = True) -> str:
+        """Markdown: the warnings (unless ``warnings=False``, for a caller that shows them once
+        above), the variances and the projected widths."""
+        return ((md_warnings(self.warnings) if warnings else "") + md_table(self.to_frame()) + "\n\nProjected "
                 f"{self.confidence_level:.0%} interval width with more seeds:\n\n"
                 + md_table(self.projection()) + "\n")
 
@@ -477,7 +479,7 @@ class ArtifactProcedureReport:
                    + md_table(self.artifacts) + "\n")
         if self.decomposition is not None:
             out.append("Uncertainty decomposition (bootstrap variance of the "
-                       f"{self.quantity}):\n\n" + self.decomposition.to_markdown())
+                       f"{self.quantity}):\n\n" + self.decomposition.to_markdown(warnings=False))
         return "\n".join(out)
 
     def plot(self, ax=None, **kw):

@@ -51,11 +51,20 @@ def _parser() -> argparse.ArgumentParser:
     add_nboot(ap)
     add_seed(ap)
     add_confidence_level(ap)
-    ap.add_argument("--seed-col", default="pretrain_seed", help="the column naming a pretraining seed")
+    ap.add_argument("--correction", choices=["holm", "bh", "none"], default="holm",
+                    help="adjustment of the per-artifact p-values across the artifacts of the "
+                         "report: holm (family-wise error), bh (false discovery rate) or none "
+                         "(default: holm)")
+    ap.add_argument("--method", choices=["percentile", "basic", "corrected"], default="percentile",
+                    help="interval method of the procedure-level interval; corrected is calibrated "
+                         "where per-run noise dominates (default: percentile, as published)")
+    ap.add_argument("--seed-col", default="pretrain_seed",
+                    help="the column naming a pretraining seed (default: pretrain_seed)")
     ap.add_argument("--cluster-col", default=None,
                     help="resample clusters of examples (default: the task's unit, e.g. Winogender "
                          "occupations; else single examples)")
-    ap.add_argument("--format", choices=["text", "json", "markdown"], default="text", help="output format")
+    ap.add_argument("--format", choices=["text", "json", "markdown"], default="text",
+                    help="output format (default: text)")
     ap.add_argument("--plot", metavar="PNG", help="also write the forest plot to this PNG file (default: no plot)")
     return ap
 
@@ -103,14 +112,16 @@ def cli_compare(argv: list[str]) -> int:
             rep = artifact_vs_procedure(base, expt, design=design, metric=metric,
                                         seed_col=args.seed_col, cluster_col=cluster,
                                         nboot=args.nboot, rng=args.seed, alpha=1.0 - level,
+                                        correction=None if args.correction == "none" else args.correction,
+                                        method=args.method,
                                         labels={"base": args.base, **({"expt": args.expt}
                                                                       if args.expt else {})},
                                         **extra)
     except (ValueError, TypeError, FileNotFoundError, KeyError) as e:
         return fail(PROG, flag_error(e, FLAGS))
-    for w in dict.fromkeys(rep.warnings):
-        print(f"WARNING: {w}", file=sys.stderr)
-    if args.format == "json":
+    if args.format == "json":  # the text and Markdown outputs open with the warnings themselves
+        for w in dict.fromkeys(rep.warnings):
+            print(f"WARNING: {w}", file=sys.stderr)
         print(json.dumps(rep.to_dict(), indent=2, default=str))
     elif args.format == "markdown":
         print(rep.to_markdown())
