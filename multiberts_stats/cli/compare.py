@@ -119,9 +119,9 @@ def cli_compare(argv: list[str]) -> int:
                                         **extra)
     except (ValueError, TypeError, FileNotFoundError, KeyError) as e:
         return fail(PROG, flag_error(e, FLAGS))
-    if args.format == "json":  # the text and Markdown outputs open with the warnings themselves
-        for w in dict.fromkeys(rep.warnings):
-            print(f"WARNING: {w}", file=sys.stderr)
+    for w in dict.fromkeys(rep.warnings):  # on stderr too, so a redirected output still warns
+        print(f"WARNING: {w}", file=sys.stderr)
+    if args.format == "json":
         print(json.dumps(rep.to_dict(), indent=2, default=str))
     elif args.format == "markdown":
         print(rep.to_markdown())
