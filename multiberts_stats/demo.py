@@ -41,7 +41,7 @@ PRESETS = {
     "default": dict(seeds=(0, 1, 2, 3, 4), steps=(0, 100, 500), n_sentences=20000,
                     hidden_size=64, num_layers=2, intermediate_size=128, num_heads=2,
                     vocab_size=4096, batch_size=32, max_length=64, learning_rate=2e-3,
-                    pos_probe=dict(max_train=None, max_eval=None, C=[1.0], folds=2),
+                    pos_probe=dict(max_train=500, max_eval=None, C=[1.0], folds=2),
                     sst2_probe=dict(max_train=1000, max_eval=None, C=[0.01, 0.1], folds=2),
                     nboot=1000, winogender=True),
     "quick": dict(seeds=(0, 1, 2), steps=(0, 40, 250), n_sentences=8000, hidden_size=64,
