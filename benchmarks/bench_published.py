@@ -3,7 +3,7 @@
 The published release has 130 runs x 11,873 dev questions. Baseline: the official
 evaluate-v2.0 ``get_raw_scores`` code path (character-by-character punctuation removal, every
 gold answer normalised for every prediction file), written out below; ours: the gold side
-normalised once per dataset and ``str.translate`` for punctuation (``_SquadScorer``, tested equal
+normalised once per dataset and ``str.translate`` for punctuation (``SquadScorer``, tested equal
 to the official definitions).
 Prints a table and the ratio; runs both in this process.
 
@@ -20,10 +20,11 @@ import time
 
 import numpy as np
 
-from multiberts_stats.published import _SquadScorer
+from multiberts_stats.published import SquadScorer
 
-WORDS = ("the a an river castle Norman empire physics protein orbit harvest melody cipher "
-         "granite lantern summit voyage archive falcon meadow quartz ember tundra 1066 10th").split()
+WORDS = ('the', 'a', 'an', 'river', 'castle', 'Norman', 'empire', 'physics', 'protein', 'orbit',
+         'harvest', 'melody', 'cipher', 'granite', 'lantern', 'summit', 'voyage', 'archive',
+         'falcon', 'meadow', 'quartz', 'ember', 'tundra', '1066', '10th')
 
 
 def _official_normalize(s):
@@ -91,7 +92,7 @@ def main():
     t_base = (time.perf_counter() - t0) / args.runs
 
     t0 = time.perf_counter()
-    scorer = _SquadScorer(data)
+    scorer = SquadScorer(data)
     t_setup = time.perf_counter() - t0
     t0 = time.perf_counter()
     ours = [scorer.score(r) for r in runs]
@@ -119,13 +120,15 @@ def bench_bias(nboot: int = 30):
 
     from multiberts_stats import published as P
     from multiberts_stats.bootstrap import multibootstrap
+    from multiberts_stats.published.reproduce import linregress_r
+    from multiberts_stats.testing import write_example_release
 
-    root = P.write_example_release(tempfile.mkdtemp(), kinds=("coref",), n_seeds=25, n_finetune=5)
+    root = write_example_release(tempfile.mkdtemp(), kinds=("coref",), n_seeds=25, n_finetune=5)
     res = P.reproduce_winogender(root / "coref", metrics="bias_r", nboot=2, quiet=True)
     run_info, bias, pf = res.inputs["bias_r"]
     times = {}
     for name, fn in (("scipy linregress (notebook)", lambda x, y: linregress(x, y).rvalue),
-                     ("numpy moments (ours)", P._bias_r_fn)):
+                     ("numpy moments (ours)", linregress_r)):
         t0 = time.perf_counter()
         draws = multibootstrap(run_info, bias, pf, fn, paired_seeds=True, nboot=nboot, rng=42,
                                verbose=False)

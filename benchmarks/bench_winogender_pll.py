@@ -24,6 +24,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from multiberts_stats.tasks.base import data_env_value  # noqa: E402
 
 SIZES = {"tiny": (64, 2, 2, 128), "small": (256, 4, 4, 1024), "base": (768, 12, 12, 3072)}
 
@@ -47,7 +48,7 @@ def naive_pll(model, tokenizer, sentences):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=os.environ.get("MULTIBERTS_STATS_DATA", str(ROOT.parent / "shared" / "data")))
+    ap.add_argument("--data", default=data_env_value() or str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--sentences", type=int, default=24, help="Winogender sentences (x2 rewrites)")
     ap.add_argument("--size", choices=sorted(SIZES), default="small")
     ap.add_argument("--batch-size", type=int, default=64)

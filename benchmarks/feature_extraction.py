@@ -19,12 +19,13 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from multiberts_stats.tasks.base import data_env_value  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("MULTIBERTS_SHARED_DATA", ROOT.parent / "shared" / "data"))
+DATA = Path(data_env_value() or ROOT.parent / "shared" / "data")  # $MULTIBERTS_STATS_DATA
 
 
 def bert_flops(lengths, hidden=768, inter=3072, layers=12) -> float:
@@ -63,7 +64,7 @@ def main(argv=None) -> int:
     from transformers import BertConfig, BertModel, BertTokenizer
     from transformers.utils import logging as hf_logging
 
-    from multiberts_stats.runner.features import _batches, extract_features
+    from multiberts_stats.runner.features import extract_features, length_sorted_batches
 
     hf_logging.set_verbosity_error()
     torch.set_num_threads(a.threads)
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
         extract_features(model, tok, texts, batch_size=a.batch_size, dtype=dtype)
         return time.perf_counter() - t0
 
-    padded = [max(lengths[i] for i in b) for b in _batches(lengths, a.batch_size, None) for _ in b]
+    padded = [max(lengths[i] for i in b) for b in length_sorted_batches(lengths, a.batch_size, None) for _ in b]
     flops_fast = bert_flops(padded)
     t32 = run("float32")
     t16 = run("bfloat16")
@@ -149,7 +150,8 @@ def probe_accuracy(a) -> None:
     from transformers import AutoModel, AutoTokenizer
 
     from multiberts_stats.runner.features import extract_features
-    from multiberts_stats.runner.probe import fit_probe, subsample
+    from multiberts_stats.runner.probe import fit_probe
+    from multiberts_stats.runner.rows import subsample
 
     path = g.get_model_path()
     model, tok = AutoModel.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)

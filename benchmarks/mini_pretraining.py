@@ -23,7 +23,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -31,8 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from multiberts_stats.tasks.base import data_env_value
+
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("MULTIBERTS_SHARED_DATA", ROOT.parent / "shared" / "data"))
+DATA = Path(data_env_value() or ROOT.parent / "shared" / "data")  # $MULTIBERTS_STATS_DATA
 
 
 def read_sst2(split: str) -> list[str]:
@@ -45,7 +46,7 @@ def time_levers(sentences, vocab_file, hidden, layers, heads, inter, batch_size,
     import torch
     from transformers import BertConfig, BertForPreTraining, BertTokenizer
 
-    from multiberts_stats.testing import _encode, _mask_batch, _pad, build_vocab
+    from multiberts_stats.testing import build_vocab, encode_sentences, mask_batch, pad_batch
 
     torch.set_num_threads(threads)
     small_vocab = Path(tempfile.mkdtemp()) / "vocab.txt"
@@ -56,7 +57,7 @@ def time_levers(sentences, vocab_file, hidden, layers, heads, inter, batch_size,
                                  ("gather (full vocab, masked only)", vocab_file, True),
                                  ("gather+vocab4096 (default)", small_vocab, True)]:
         tok = BertTokenizer(str(vocab), do_lower_case=True)
-        enc = _encode(tok, sentences[:batch_size * 4], max_length)
+        enc = encode_sentences(tok, sentences[:batch_size * 4], max_length)
         special = np.asarray(sorted(set(tok.all_special_ids)))
         cfg = BertConfig(vocab_size=len(tok), hidden_size=hidden, num_hidden_layers=layers,
                          num_attention_heads=heads, intermediate_size=inter,
@@ -68,8 +69,8 @@ def time_levers(sentences, vocab_file, hidden, layers, heads, inter, batch_size,
         times = []
         for i in range(n_steps + 2):
             chunk = enc[(i % 4) * batch_size:(i % 4 + 1) * batch_size]
-            ids, attn = _pad(chunk, tok.pad_token_id)
-            inputs, r, c, targets = _mask_batch(ids, attn, rng, mask_prob=0.15,
+            ids, attn = pad_batch(chunk, tok.pad_token_id)
+            inputs, r, c, targets = mask_batch(ids, attn, rng, mask_prob=0.15,
                                                 special_ids=special, mask_id=tok.mask_token_id,
                                                 vocab_size=len(tok), n_special=5)
             t0 = time.perf_counter()

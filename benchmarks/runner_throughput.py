@@ -22,7 +22,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATA = Path(os.environ.get("MULTIBERTS_SHARED_DATA", ROOT.parent / "shared" / "data"))
+from multiberts_stats.tasks.base import data_env_value  # noqa: E402
+DATA = Path(data_env_value() or ROOT.parent / "shared" / "data")  # $MULTIBERTS_STATS_DATA
 
 
 def build_family(root: Path, seeds: int) -> Path:
@@ -108,7 +109,7 @@ def plain_loop_rate(ckpt, task, n, bs) -> float:
     from transformers import AutoModelForSequenceClassification, BertTokenizer
     from transformers.utils import logging as hf_logging
 
-    from multiberts_stats.runner.probe import subsample
+    from multiberts_stats.runner.rows import subsample
 
     hf_logging.set_verbosity_error()
     tok = BertTokenizer.from_pretrained(ckpt)

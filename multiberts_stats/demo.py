@@ -65,7 +65,9 @@ def find_shared_data(start: Path | None = None) -> Path | None:
     >>> p is None or (p / "bert_vocab" / "vocab.txt").exists()
     True
     """
-    env = os.environ.get(SHARED_ENV)
+    from multiberts_stats.tasks.base import data_env_value
+
+    env = data_env_value()  # $MULTIBERTS_STATS_DATA, or its older name $MULTIBERTS_SHARED_DATA
     if start is not None:
         cands = [Path(start)]
     elif env:  # an explicit choice: only that folder

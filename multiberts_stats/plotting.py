@@ -7,13 +7,22 @@ than where interval coverage was shown to hold) are written on the figure itself
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["OKABE_ITO", "new_axes", "forest_plot", "learning_curve_plot", "bootstrap_distribution_plot",
-           "agreement_histogram", "variance_bars"]
+from multiberts_stats.errors import InputError
+
+__all__ = [
+    "OKABE_ITO",
+    "agreement_histogram",
+    "bootstrap_distribution_plot",
+    "forest_plot",
+    "learning_curve_plot",
+    "new_axes",
+    "variance_bars",
+]
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
@@ -112,7 +121,7 @@ def forest_plot(report, ax=None, *, title=None, xlabel=None):
         null, metric, quantity = report.null, report.metric, report.quantity
     missing = {"level", "artifact", "estimate", "low", "high"} - set(df.columns)
     if missing:
-        raise ValueError("The `report` parameter of forest_plot must be an "
+        raise InputError("The `report` parameter of forest_plot must be an "
                          "ArtifactProcedureReport or a frame with columns level, artifact, "
                          f"estimate, low, high. Missing {sorted(missing)}.")
     art = df[df["level"] == "artifact"]
@@ -266,7 +275,7 @@ def bootstrap_distribution_plot(result, ax=None, *, quantity=None, bins=40, titl
         result = result.procedure
     ci = est = None
     warnings = []
-    if isinstance(result, np.ndarray) or isinstance(result, (list, tuple)):
+    if isinstance(result, (np.ndarray, list, tuple)):
         d = np.asarray(result, float).ravel()
         quantity = quantity or "value"
     else:
@@ -282,12 +291,17 @@ def bootstrap_distribution_plot(result, ax=None, *, quantity=None, bins=40, titl
     ax = _ax(ax)
     ax.hist(d, bins=bins, color=OKABE_ITO[1], edgecolor="white", lw=0.3)
     if ci is not None:
-        for v in ci:
-            ax.axvline(float(v), color=OKABE_ITO[5], ls="--", lw=1.2, gid="ci")
+        level = getattr(result, "confidence_level", None)
+        name = f"{level:.0%} interval" if isinstance(level, float) else "interval"
+        for k, v in enumerate(ci):
+            ax.axvline(float(v), color=OKABE_ITO[5], ls="--", lw=1.2, gid="ci",
+                       label=name if k == 0 else None)
     if est is not None:
-        ax.axvline(float(est), color="black", lw=1.5, gid="estimate")
+        ax.axvline(float(est), color="black", lw=1.5, gid="estimate", label="estimate")
     if quantity == "delta":
-        ax.axvline(0.0, color="#555555", ls=":", lw=1, gid="null")
+        ax.axvline(0.0, color="#555555", ls=":", lw=1, gid="null", label="no difference")
+    if ci is not None or est is not None:
+        ax.legend(loc="best", fontsize=8, frameon=True)
     ax.set_xlabel({"delta": "difference (expt − base)"}.get(quantity, quantity))
     ax.set_ylabel("bootstrap replicates")
     ax.set_title(title or "Multi-Bootstrap distribution")
@@ -335,7 +349,7 @@ def agreement_histogram(agreement, ax=None, *, title=None):
     if not isinstance(agreement, pd.DataFrame):
         sub = (f"{agreement.n_flipping} of {agreement.n_examples} examples flip between seeds; "
                f"mean Cohen's κ {agreement.mean_kappa:.2f}")
-        ax.set_title(title or f"Instance-level agreement\n{sub}", fontsize=10)
+        ax.set_title(f"{title or 'Instance-level agreement'}\n{sub}", fontsize=10)
     else:
         ax.set_title(title or "Instance-level agreement")
     _warn(ax, warnings)
@@ -365,11 +379,11 @@ def variance_bars(decomposition, ax=None, *, scale="sd", title=None):
     if hasattr(decomposition, "decomposition"):
         decomposition = decomposition.decomposition
     if decomposition is None:
-        raise ValueError("The `decomposition` parameter of variance_bars must be a "
+        raise InputError("The `decomposition` parameter of variance_bars must be a "
                          "VarianceDecomposition (run artifact_vs_procedure with decompose=True). "
                          "Got None instead.")
     if scale not in ("sd", "variance"):
-        raise ValueError("The `scale` parameter of variance_bars must be 'sd' or 'variance'. "
+        raise InputError("The `scale` parameter of variance_bars must be 'sd' or 'variance'. "
                          f"Got {scale!r} instead.")
     v = np.array([decomposition.joint, decomposition.seeds, decomposition.examples], float)
     h = np.sqrt(v) if scale == "sd" else v

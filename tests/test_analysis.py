@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from _analysis_data import paired_tables, steps_table, tidy
 
 from multiberts_stats import analysis as A
@@ -60,7 +59,7 @@ def test_report_values_equal_engine_on_same_draws():
         assert r.estimate == pytest.approx(res.estimate["delta"])
         # ... and the estimate is the seed's plain accuracy difference on all examples
         s = r.seed
-        acc = lambda t: float((t.prediction == t.label).mean())  # noqa: E731
+        acc = lambda t: float((t.prediction == t.label).mean())
         assert r.estimate == pytest.approx(acc(expt[expt.pretrain_seed == s])
                                            - acc(base[base.pretrain_seed == s]))
     # decomposition's joint variance is the variance of the procedure's own draws
@@ -251,11 +250,11 @@ def test_learning_curve_bh_and_errors():
 # ---- agreement ------------------------------------------------------------------------------
 
 def test_agreement_hand_checked():
-    t = pd.DataFrame(dict(
-        pretrain_seed=[0] * 4 + [1] * 4 + [2] * 4,
-        example_id=list("abcd") * 3,
-        label=[1, 0, 1, 0] * 3,
-        prediction=[1, 0, 1, 1,   1, 0, 0, 1,   1, 1, 0, 1]))
+    t = pd.DataFrame({
+        "pretrain_seed": [0] * 4 + [1] * 4 + [2] * 4,
+        "example_id": list("abcd") * 3,
+        "label": [1, 0, 1, 0] * 3,
+        "prediction": [1, 0, 1, 1,   1, 0, 0, 1,   1, 1, 0, 1]})
     a = A.agreement(t)
     per = a.per_example.set_index("example_id")
     assert per.share_seeds_correct.to_dict() == pytest.approx(
@@ -309,3 +308,72 @@ def test_filters():
         A.select(t, {"nope": "1"})
     with pytest.raises(ValueError, match="must look like"):
         A.parse_filter("")
+
+
+def test_cohen_kappa_two_constant_raters_is_nan_as_sklearn():
+    from sklearn.metrics import cohen_kappa_score
+
+    from multiberts_stats.errors import UndefinedMetricWarning
+
+    with pytest.warns(UserWarning):  # sklearn says so itself; ours is silent and returns it
+        want = cohen_kappa_score([1, 1, 1, 1], [1, 1, 1, 1])
+    assert np.isnan(want) and np.isnan(A.cohen_kappa([1, 1, 1, 1], [1, 1, 1, 1]))
+    # in agreement(): the undefined pair is NaN, named in one warning, left out of the mean
+    t = pd.DataFrame({"pretrain_seed": [0] * 4 + [1] * 4 + [2] * 4,
+                      "example_id": list("abcd") * 3, "label": [1, 1, 0, 0] * 3,
+                      "prediction": [1] * 4 + [1] * 4 + [1, 0, 1, 0]})
+    with pytest.warns(UndefinedMetricWarning, match=r"undefined \(NaN\) for 1 pair.*\(0, 1\)"):
+        a = A.agreement(t)
+    assert np.isnan(a.kappa.loc[0, 1]) and a.kappa.loc[0, 2] == pytest.approx(0.0)
+    assert a.mean_kappa == pytest.approx(0.0) and "kappa" in a.warnings[0]
+
+
+# ---- one parse per side; warnings keep their classes ------------------------------------------
+
+def test_artifact_vs_procedure_parses_each_side_once(monkeypatch):
+    from multiberts_stats.analysis import sides
+    from multiberts_stats.bootstrap import modern
+
+    calls = []
+    orig = sides.to_matrix_runs
+
+    def counted(df, **kw):
+        calls.append(kw.get("side"))
+        return orig(df, **kw)
+
+    monkeypatch.setattr(sides, "to_matrix_runs", counted)
+    monkeypatch.setattr(modern, "to_matrix_runs", counted)
+    base, expt = paired_tables("procedure", seed=1, n_seeds=6, n_ex=100)
+    rep = A.artifact_vs_procedure(base, expt, design="paired", nboot=20, rng=0)
+    assert len(rep.artifacts) == 6 and rep.decomposition is not None
+    assert calls == ["base", "expt"]  # 6 + 3 bootstraps, each side converted once
+    calls.clear()
+    A.learning_curve(steps_table(seed=0, n_seeds=3, n_ex=50, steps=(0, 20, 200), layers=(0,)),
+                     nboot=20, rng=0)
+    assert len(calls) == 3  # once per step, reused by the step comparisons
+
+
+def test_analysis_warnings_are_package_warnings_with_their_classes():
+    import warnings
+
+    from multiberts_stats.analysis.common import WarningLog
+    from multiberts_stats.errors import (
+        DataWarning,
+        FewSeedsWarning,
+        MultibertsStatsWarning,
+    )
+
+    base, expt = paired_tables("procedure", seed=7, n_seeds=3, n_ex=120)
+    part = expt[expt.example_id < "ex00100"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        A.artifact_vs_procedure(base, part, nboot=30, rng=0, decompose=False)
+    assert caught and all(issubclass(w.category, MultibertsStatsWarning) for w in caught)
+    assert any(w.category is DataWarning and "Only the 100 examples" in str(w.message)
+               for w in caught)
+    log = WarningLog()  # a class learnt from the engine is kept when issued again
+    with log.catch():
+        warnings.warn("Only 3 seeds are resampled", FewSeedsWarning, stacklevel=1)
+    log.add("Only 3 seeds are resampled")
+    with pytest.warns(FewSeedsWarning, match="Only 3 seeds"):
+        log.issue()

@@ -91,3 +91,20 @@ def test_coverage_study_runs_for_both_designs_and_is_reproducible():
         b = coverage_study(CONTINUOUS, design=design, **kw)
         assert a["hits"] == b["hits"] and a["rejects"] == b["rejects"]
         assert 0 <= a["coverage"]["delta"] <= 1 and a["design"] == design
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_cluster_coverage_is_the_basis_of_the_few_clusters_warning():
+    """Few clusters undercover (4: ~80%); from COVERAGE_MIN_CLUSTERS on, coverage is not
+    significantly below 92.5% (benchmarks/cluster_coverage.py has the full table)."""
+    from multiberts_stats.bootstrap.modern import COVERAGE_MIN_CLUSTERS
+    from multiberts_stats.bootstrap.simulation import cluster_coverage_study
+
+    n = 200
+    few = cluster_coverage_study(n_clusters=4, n_experiments=n, nboot=300, rng=11)
+    assert binomtest(few["hits"]["base"], n, 0.925, alternative="less").pvalue < 0.001, few
+    ok = cluster_coverage_study(n_clusters=COVERAGE_MIN_CLUSTERS, n_experiments=n, nboot=300,
+                                rng=12)
+    for q in ("base", "delta"):
+        assert binomtest(ok["hits"][q], n, 0.925, alternative="less").pvalue > 0.001, ok

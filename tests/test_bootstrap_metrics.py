@@ -6,7 +6,7 @@ import pytest
 
 from multiberts_stats import metrics
 from multiberts_stats.bootstrap.engine import Units, counts_from_draws
-from multiberts_stats.bootstrap.vecmetrics import VEC_METRICS, sum_by_unit, vec_name_for_callable
+from multiberts_stats.metrics import VEC_METRICS, sum_by_unit, vec_name_for_callable
 
 RNG = np.random.default_rng(42)
 N_EX, N_RUNS = 60, 4
@@ -25,8 +25,12 @@ def _data(kind):
     return y, p
 
 
+def _f1_of_class_1(t, p):  # multi-class data: one-vs-rest F1 needs the class named (#13)
+    return metrics.binary_f1(t, p, pos_label=1)
+
+
 CASES = [("accuracy", metrics.accuracy, "multi"), ("error", metrics.error, "binary"),
-         ("f1", metrics.binary_f1, "binary"), ("f1", metrics.binary_f1, "multi"),
+         ("f1", metrics.binary_f1, "binary"), ("f1", _f1_of_class_1, "multi"),
          ("macro_f1", metrics.macro_f1, "multi"), ("mcc", metrics.matthews_corrcoef, "multi"),
          ("mcc", metrics.matthews_corrcoef, "binary"), ("pearson", metrics.pearson, "regression")]
 
@@ -152,3 +156,25 @@ def test_sum_by_unit():
     E = np.arange(12.0).reshape(6, 2)
     out = sum_by_unit(E, np.array([2, 0, 2, 1, 0, 2]), 4)
     np.testing.assert_array_equal(out, [[2 + 8, 3 + 9], [6, 7], [0 + 4 + 10, 1 + 5 + 11], [0, 0]])
+
+
+def test_one_registry_aliases_and_identity():
+    """One registry: each entry carries its point and vectorised forms; `binary_f1` is the
+    documented alias of `f1`; callables map by identity, never by name."""
+    from multiberts_stats.metrics import METRICS, get_metric, metric_for_callable
+
+    assert get_metric("binary_f1") is METRICS["f1"] and "binary_f1" not in list(METRICS)
+    assert all(VEC_METRICS[n] is METRICS[n].vectorised for n in VEC_METRICS)
+    assert set(VEC_METRICS) == {n for n, m in METRICS.items() if m.decomposable}
+    for m in METRICS.values():
+        assert m.columns and m.undefined and callable(m.fn)
+
+    def accuracy_score(y_true, y_pred):  # same name as sklearn's, different function
+        return 0.0
+
+    assert metric_for_callable(accuracy_score) is None
+    from sklearn.metrics import f1_score
+
+    assert metric_for_callable(f1_score).binary_only
+    with pytest.raises(ValueError, match=r"`metric` parameter must be one of \["):
+        get_metric("f2")

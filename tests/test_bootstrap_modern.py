@@ -219,7 +219,8 @@ def test_hand_checked_values():
     res = multiboot(base, expt, design="paired", nboot=2, rng=rng)
     np.testing.assert_allclose(res.distribution, [[1 / 6, 2 / 3], [1 / 2, 3 / 4]])
     np.testing.assert_allclose(res.delta_distribution, [1 / 2, 1 / 4])
-    assert res.pvalue == 1 / 2  # no delta <= 0: floored at 1/nboot
+    # no delta <= 0: (1 + 0) / (nboot + 1); two-sided 2 (1 + 0) / (nboot + 1)  (issue #11 grid)
+    assert res.pvalue == 1 / 3 and res.pvalue_two_sided == 2 / 3
     assert res.n_seeds == {"base": 2, "expt": 2} and res.n_runs == {"base": 4, "expt": 4}
     # fixed baseline: base (both seeds, never resampled) on examples [0, 0, 2]: seed 0 runs 1, 1 ->
     # 1; seed 1 runs 1/3, 0 -> 1/6; base = 7/12. expt seeds drawn [0, 0] -> 1.
@@ -345,14 +346,15 @@ def test_pvalues_and_thresholds_follow_their_definitions():
     r = multiboot(base, expt, design="paired", nboot=500, rng=0, abs_threshold=0.01,
                   rel_threshold=0.02)
     d, b = r.delta_distribution, r.distribution[:, 0]
-    assert r.pvalue == max(np.mean(d <= 0), 1 / 500)
-    assert r.pvalue_two_sided == pytest.approx(max(min(1, 2 * min(np.mean(d <= 0), np.mean(d >= 0))),
-                                                   1 / 500))
+    # Monte-Carlo p-values (issue #11): (1 + k) / (nboot + 1); two-sided on its own grid
+    assert r.pvalue == (1 + np.sum(d <= 0)) / 501
+    assert r.pvalue_two_sided == pytest.approx(
+        min(1, 2 * (1 + min(np.sum(d <= 0), np.sum(d >= 0))) / 501))
     assert r.p_abs_threshold == np.mean(d >= 0.01)
     assert r.p_rel_threshold == np.mean(d / b >= 0.02)
     n = multiboot(base, expt, design="paired", nboot=500, rng=0, abs_threshold=0.01,
                   rel_threshold=0.02, expect_negative_effect=True)
-    assert n.pvalue == max(np.mean(d >= 0), 1 / 500)
+    assert n.pvalue == (1 + np.sum(d >= 0)) / 501
     assert n.p_abs_threshold == np.mean(d <= -0.01)
     assert n.p_rel_threshold == np.mean(d / b <= -0.02)
     lo, hi = r.ci["delta"]
@@ -406,8 +408,10 @@ def test_corrected_interval_is_narrower_and_refused_where_invalid():
     assert vc["variance"] > 0 and vc["interaction_removed"] > 0
     with pytest.raises(BootstrapInputError, match="means of per-example scores"):
         multiboot(base, expt, design="paired", nboot=10, rng=0, method="corrected", metric="mcc")
-    with pytest.raises(BootstrapInputError, match="with an axis switched off"):
-        multiboot(base, expt, design="paired", nboot=10, method="corrected", sample_seeds=False)
+    # issue #11: with an axis switched off, "corrected" falls back to percentile, said in notes
+    fb = multiboot(base, expt, design="paired", nboot=10, method="corrected", sample_seeds=False)
+    assert fb.method == "percentile" and fb.details["method_requested"] == "corrected"
+    assert any("with an axis switched off" in n for n in fb.notes)
 
 
 # ------------------------------------------------------------------------------ result object

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from multiberts_stats.cli.checkpoints import cli_checkpoints
 from multiberts_stats.checkpoints import (
     MULTIBERTS_STEPS,
     Checkpoint,
     CheckpointError,
     CheckpointSelectionError,
     Family,
-    cli_checkpoints,
     custom_family,
     multiberts,
 )

@@ -363,7 +363,7 @@ def test_classifier_head_is_fresh_even_when_the_checkpoint_has_one(tiny_family, 
 
 
 def test_cli_where_reports_mirror_and_missing(tmp_path, vocab_file, offline_env, capsys):
-    from multiberts_stats.checkpoints import cli_checkpoints
+    from multiberts_stats.cli.checkpoints import cli_checkpoints
 
     make_tiny_family(tmp_path, vocab_file, seeds=[0], steps=[20], org="google",
                      name="multiberts")

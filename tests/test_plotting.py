@@ -8,9 +8,8 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.container import ErrorbarContainer
-
 from _analysis_data import paired_tables, steps_table
+from matplotlib.container import ErrorbarContainer
 
 from multiberts_stats import analysis as A
 from multiberts_stats import plotting as P

@@ -16,8 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from multiberts_stats import bootstrap as engine_module
 from multiberts_stats import published as P
-
+from multiberts_stats.cli.published import cli_published
+from multiberts_stats.published.coref import winogender_example_ids
+from multiberts_stats.published.reproduce import linregress_r, linregress_slope
+from multiberts_stats.testing import write_example_release
 
 # --------------------------------------------------------------------------------------------
 # fixtures: fake-but-format-exact releases
@@ -26,7 +30,7 @@ from multiberts_stats import published as P
 @pytest.fixture(scope="module")
 def release(tmp_path_factory, shared_data):
     root = tmp_path_factory.mktemp("release")
-    return P.write_example_release(root, n_seeds=3, n_finetune=2, n_glue_examples=40,
+    return write_example_release(root, n_seeds=3, n_finetune=2, n_glue_examples=40,
                                    n_squad_questions=30, winogender_dir=shared_data / "winogender")
 
 
@@ -79,7 +83,7 @@ def _plain_multibootstrap(run_info, preds, labels, score_fn, paired_seeds, sampl
             db, de = seeds_b, seeds_e
         jj = rng.choice(n, size=n, replace=True) if sample_examples else np.arange(n)
 
-        def side(groups, drawn):
+        def side(groups, drawn, jj=jj):
             return np.mean([np.mean([score_fn(labels[jj], preds[i, jj]) for i in groups[s]])
                             for s in drawn])
 
@@ -103,7 +107,7 @@ def test_label_info_is_built_from_the_real_winogender_files(shared_data):
     assert first["someone"].tolist() == [False] * 3 + [True] * 3
     assert set(first["occupation"]) == {"technician"} and set(first["answer"]) == {1}
     ids = set(pd.read_csv(shared_data / "winogender" / "all_sentences.tsv", sep="\t")["sentid"])
-    assert set(P._winogender_example_ids(li)) == ids
+    assert set(winogender_example_ids(li)) == ids
 
 
 def _write_group(folder, run_rows, preds, label_info, index):
@@ -118,8 +122,9 @@ def test_coref_rows_align_by_file_position_and_seeds_come_from_columns(tmp_path,
     runs = [(2, 1), (0, 0), (1, 1), (0, 1), (2, 0), (1, 0)]  # non-numeric order
     gen = np.random.default_rng(3)
     preds = gen.integers(0, 2, (len(runs), 720))
+    # row numbers in any order, but each once and without gaps (a gap is a lost row)
     _write_group(tmp_path / "base", [{"pretrain_seed": s, "finetune_seed": f} for s, f in runs],
-                 preds, li, index=[17, 3, 99, 5, 42, 0])
+                 preds, li, index=[4, 1, 5, 2, 3, 0])
     t = P.read_coref(tmp_path, groups="base", occupations=shared_data / "winogender"
                      / "occupations-stats.tsv")
     assert len(t) == 6 * 720
@@ -313,6 +318,41 @@ def test_run_info_rows_must_match_preds_rows(coref_copy):
         P.load_coref_group(coref_copy / "base")
 
 
+def test_a_row_lost_from_each_file_is_caught_by_the_run_info_index(coref_copy):
+    # run_info.tsv and preds.tsv each lose a different row: equal row counts, misaligned rows
+    folder = coref_copy / "base"
+    ri = pd.read_csv(folder / "run_info.tsv", sep="\t", index_col=0)
+    preds = np.loadtxt(folder / "preds.tsv")
+    lost = int(np.argsort(ri.index.to_numpy())[2])       # an interior row number
+    ri.drop(index=ri.index[lost]).to_csv(folder / "run_info.tsv", sep="\t")
+    other = (lost + 3) % len(preds)
+    np.savetxt(folder / "preds.tsv", np.delete(preds, other, axis=0), fmt="%d", delimiter=" ")
+    missing = int(ri.index[lost])
+    with pytest.raises(P.PublishedFormatError, match=rf"run_info.tsv'? has gaps: 1 row number.*"
+                                                     rf"\[{missing}\].*different row"):
+        P.load_coref_group(folder)
+    with pytest.raises(P.PublishedFormatError, match="has gaps"):
+        P.read_coref(coref_copy, groups="base")
+    from multiberts_stats.errors import DataWarning
+
+    with pytest.warns(DataWarning, match="has gaps"):
+        g = P.load_coref_group(folder, allow_index_gaps=True)
+    assert g.n_runs == len(preds) - 1
+
+
+def test_run_info_index_must_be_unique_integers(coref_copy):
+    folder = coref_copy / "base"
+    ri = pd.read_csv(folder / "run_info.tsv", sep="\t", index_col=0)
+    ri.set_axis([ri.index[1]] + list(ri.index[1:]), axis=0).to_csv(folder / "run_info.tsv",
+                                                                  sep="\t")
+    with pytest.raises(P.PublishedFormatError, match="more than once"):
+        P.load_coref_group(folder)
+    ri.set_axis([f"r{i}" for i in range(len(ri))], axis=0).to_csv(folder / "run_info.tsv",
+                                                                 sep="\t")
+    with pytest.raises(P.PublishedFormatError, match=r"integer row numbers.*'r0'"):
+        P.load_coref_group(folder)
+
+
 def test_label_info_rows_must_match_preds_columns(coref_copy):
     li = pd.read_csv(coref_copy / "base" / "label_info.tsv", sep="\t", index_col=0)
     li.iloc[:700].to_csv(coref_copy / "base" / "label_info.tsv", sep="\t")
@@ -382,7 +422,7 @@ def test_index_without_the_task_says_what_it_has(release):
 
 @pytest.fixture()
 def engine():
-    return pytest.importorskip("multiberts_stats.bootstrap")
+    return engine_module  # imported above: a missing engine fails the module, never skips
 
 
 def _notebook_coref(root, groups, occupations_path):
@@ -483,9 +523,9 @@ def test_numpy_bias_r_equals_scipy_linregress():
         x, y = gen.random(60), gen.normal(size=60)
         x[gen.integers(0, 60, 10)] = x[0]  # duplicates, as resampled occupations have
         lr = linregress(x, y)
-        assert P._bias_r_fn(x, y) == pytest.approx(lr.rvalue, rel=1e-12, abs=1e-15)
-        assert P._bias_slope_fn(x, y) == pytest.approx(lr.slope, rel=1e-12, abs=1e-15)
-    assert P._bias_r_fn(np.arange(5.0), np.ones(5)) == 0.0  # scipy's convention: r = 0
+        assert linregress_r(x, y) == pytest.approx(lr.rvalue, rel=1e-12, abs=1e-15)
+        assert linregress_slope(x, y) == pytest.approx(lr.slope, rel=1e-12, abs=1e-15)
+    assert linregress_r(np.arange(5.0), np.ones(5)) == 0.0  # scipy's convention: r = 0
 
 
 def test_reproduce_winogender_sentence_unit_resamples_sentences(engine, release):
@@ -555,7 +595,7 @@ def test_reproduce_squad_equals_the_published_loop(engine, release):
     run_info = run_info.copy()
     run_info["seed"] = run_info.pretrain_id
     run_info["intervention"] = run_info.release == "multiberts"
-    mean_fn = lambda y_true, y_pred: np.mean(y_pred)  # noqa: E731
+    mean_fn = lambda y_true, y_pred: np.mean(y_pred)
     for name, mat in (("exact", ex), ("f1", f1)):
         expected = _plain_multibootstrap(run_info, mat, np.zeros(mat.shape[1]), mean_fn, False,
                                          True, True, 20, np.random.RandomState(42))
@@ -585,24 +625,24 @@ def test_fixed_rng_reproduces_and_bad_parameters_are_named(engine, release):
 
 def test_cli_published(engine, release, tmp_path, capsys):
     out = tmp_path / "res.csv"
-    rc = P.cli_published(["winogender", str(release / "coref"), "--metrics", "accuracy",
+    rc = cli_published(["winogender", str(release / "coref"), "--metrics", "accuracy",
                           "--nboot", "10", "--quiet", "--out", str(out)])
     assert rc == 0
     table = pd.read_csv(out)
     assert table["quantity"].tolist() == ["base", "expt", "delta"]
     assert "PublishedResult(winogender:intervention)" in capsys.readouterr().out
-    rc = P.cli_published(["squad", str(tmp_path / "missing"), "--nboot", "10"])
+    rc = cli_published(["squad", str(tmp_path / "missing"), "--nboot", "10"])
     assert rc == 2 and "does not exist" in capsys.readouterr().err
 
 
 def test_cli_read_and_example_release(release, tmp_path, capsys, shared_data):
     out = tmp_path / "glue.parquet"
-    assert P.cli_published(["read", "glue", str(release / "glue"), "--task", "STS-B",
+    assert cli_published(["read", "glue", str(release / "glue"), "--task", "STS-B",
                             "--out", str(out)]) == 0
     t = pd.read_parquet(out)
     assert set(t["task"]) == {"stsb"} and len(t) == (2 * 3 * 4 * 2 + 4 * 2) * 40
     d = tmp_path / "rel"
-    assert P.cli_published(["example-release", str(d), "--kinds", "squad", "--n-seeds", "2"]) == 0
+    assert cli_published(["example-release", str(d), "--kinds", "squad", "--n-seeds", "2"]) == 0
     assert (d / "squad" / "dev-v2.0.json").is_file()
 
 
@@ -627,11 +667,19 @@ def test_cached_squad_scorer_equals_the_official_definitions_on_messy_text():
            for i in range(300)]
     data = [{"paragraphs": [{"qas": qas}]}]
     preds = {q["id"]: text() for q in qas}
-    em, f1 = P.squad_raw_scores(data, preds)
-    cem, cf1 = P._SquadScorer(data).score(preds)
-    np.testing.assert_array_equal(cem, list(em.values()))
-    np.testing.assert_array_equal(cf1, list(f1.values()))
+    cem, cf1 = P.SquadScorer(data).score(preds)
+    # the official get_raw_scores, written out: gold answers that normalise to nothing are
+    # dropped ('' when none is left), then the max over golds of the per-pair definitions
+    em, f1 = [], []
+    for q in qas:
+        golds = [a["text"] for a in q["answers"] if P.squad_normalize_answer(a["text"])] or [""]
+        em.append(max(P.squad_exact_match(g, preds[q["id"]]) for g in golds))
+        f1.append(max(P.squad_f1(g, preds[q["id"]]) for g in golds))
+    np.testing.assert_array_equal(cem, em)
+    np.testing.assert_array_equal(cf1, f1)
     assert 0 < np.mean(cem) < 1 and np.any((cf1 > 0) & (cf1 < 1))
+    raw_em, raw_f1 = P.squad_raw_scores(data, preds)
+    assert list(raw_em.values()) == em and list(raw_f1.values()) == f1
 
 
 def test_winogender_sides_for_the_modern_engine(release):
@@ -646,8 +694,6 @@ def test_winogender_sides_for_the_modern_engine(release):
 
 @pytest.mark.filterwarnings("ignore:Only 3 seeds are resampled")
 def test_reproduce_winogender_clusters_runs_the_modern_engine(engine, release):
-    if not hasattr(engine, "multiboot"):
-        pytest.skip("multiboot not in this build of multiberts_stats.bootstrap")
     res = P.reproduce_winogender_clusters(release / "coref", "intervention", nboot=30)
     assert res.design == "paired" and res.nboot == 30
     assert len(res.to_frame()) == 3 and "delta" in res.ci

@@ -5,16 +5,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
+from test_runner_helpers import (
+    checkpoint_dirs,
+    shared_family,
+    sst2_task,
+    tiny_experiment,
+)
 
 from multiberts_stats import read_predictions
-from multiberts_stats.runner import (Experiment, ExperimentError, cli_run, cli_status, load_experiment,
-                                     run_experiment)
+from multiberts_stats.cli.run import cli_run
+from multiberts_stats.cli.status import cli_status
+from multiberts_stats.runner import (
+    Experiment,
+    ExperimentError,
+    load_experiment,
+    run_experiment,
+)
 from multiberts_stats.store import COLUMNS, Store
-
-from test_runner_helpers import checkpoint_dirs, shared_family, sst2_task, tiny_experiment
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +110,8 @@ C = 0.5
 
 
 @pytest.mark.parametrize("patch, match", [
-    ({"methods": {"probe": {"pooling": "max"}}}, "`methods.probe.pooling` key .* must be 'cls' or 'mean'. Got 'max'"),
+    ({"methods": {"probe": {"pooling": "max"}}},
+     "`methods.probe.pooling` key .* must be 'cls', 'mean' or 'last'.* Got 'max'"),
     ({"methods": {"probe": {"C": [-1]}}}, "`methods.probe.C` key"),
     ({"methods": {"probe": {"colour": 1}}}, "`methods.probe` table has unknown keys \\['colour'\\]"),
     ({"methods": {"bake": {}}}, "`methods.bake` key"),

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_runner_helpers import checkpoint_dirs, shared_family, sst2_task
 
 from multiberts_stats import read_predictions
 from multiberts_stats.runner import Experiment, run_experiment
-
-from test_runner_helpers import checkpoint_dirs, shared_family, sst2_task
 
 
 @pytest.fixture(scope="module")

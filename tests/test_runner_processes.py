@@ -12,12 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_runner_helpers import shared_family, toml_text
 
 from multiberts_stats import read_predictions
 from multiberts_stats.runner import load_experiment, run_experiment
 from multiberts_stats.store import Store
-
-from test_runner_helpers import shared_family, toml_text
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_COLS = ["pretrain_seed", "step", "layer", "finetune_seed", "hparams", "example_id"]

@@ -12,7 +12,13 @@ import pandas as pd
 import pytest
 
 import multiberts_stats
-from multiberts_stats.store import COLUMNS, Store, StoreError, canonical_json, read_predictions
+from multiberts_stats.store import (
+    COLUMNS,
+    Store,
+    StoreError,
+    canonical_json,
+    read_predictions,
+)
 
 
 def _rows(n=4, *, seed=0, layer=1, method="probe", task="sst2", extra=False):

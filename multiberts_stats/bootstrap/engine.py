@@ -19,10 +19,11 @@ from typing import Callable
 
 import numpy as np
 
-from ._validation import draw_indices
-from .vecmetrics import VecMetric
+from .checks import draw_indices
+from ..metrics.vectorised import VecMetric
 
-__all__ = ["Units", "Side", "counts_from_draws", "default_batch", "stacked_run_scores"]
+__all__ = ["Side", "Units", "counts_from_draws", "default_batch", "emit_warnings", "resample",
+           "stacked_run_scores"]
 
 
 @dataclass
@@ -110,6 +111,20 @@ class Side:
         M = np.zeros((self.n_runs, self.n_seeds))
         M[np.arange(self.n_runs), self.run_seed] = 1.0
         return M / M.sum(axis=0, keepdims=True)
+
+    def seed_means(self, rs: np.ndarray) -> np.ndarray:
+        """``(b, n_runs)`` run scores -> ``(b, n_seeds)`` means of each seed's runs.
+
+        NaN-safe: a NaN run makes its own seed NaN and nothing else (``rs @ M`` would spread
+        it to every seed through ``NaN * 0``).
+        """
+        M = self.M
+        bad = np.isnan(rs)
+        if not bad.any():
+            return rs @ M
+        out = np.where(bad, 0.0, rs) @ M
+        out[(bad.astype(float) @ (M > 0)) > 0] = np.nan
+        return out
 
     @classmethod
     def build(cls, name, seeds, run_seed, units: Units, *, metric: VecMetric | None = None,
@@ -269,3 +284,72 @@ def draw_replicates(rng, nrep: int, seed_plan: list[tuple[str, int]], n_units: i
         if sample_examples:
             unit_out[r] = draw_indices(rng, n_units, n_units)
     return seed_out, unit_out
+
+
+def resample(sides: dict, seed_plan: list, draw_key: dict, resampled: dict, units: Units,
+             sample_examples: bool, rng, nboot: int, batch: int, quiet: bool = True) -> np.ndarray:
+    """The Multi-Bootstrap replicates of every side: ``(nboot, n_sides)``.
+
+    Per batch of replicates: draw seeds (``seed_plan``) and units, score every run of every
+    side on the drawn units (one matrix product for the vectorised sides, the metric called on
+    the drawn examples otherwise), average runs inside each seed (:meth:`Side.seed_means`), then weight the
+    seeds by how often they were drawn (``draw_key[side]`` names the side's seed draw; a side
+    whose seeds are not ``resampled`` averages its seeds).
+    """
+    names = list(sides)
+    vec = all(s.metric is not None for s in sides.values())
+    full_rs = None if sample_examples else {k: s.full_run_scores() for k, s in sides.items()}
+    dist = np.empty((nboot, len(names)))
+    cdt = counts_dtype(sides.values())
+    n_units = units.n_units
+    stack: dict = {}
+    bar = None
+    if not quiet and (nboot > batch or (not vec and sample_examples and nboot * sum(
+            s.n_runs for s in sides.values()) > 20_000)):
+        import sys
+
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=nboot, desc="multiboot", file=sys.stderr,
+                   disable=not getattr(sys.stderr, "isatty", lambda: False)())
+    sizes = units.sizes
+    for start in range(0, nboot, batch):
+        b = min(batch, nboot - start)
+        sdraws, udraws = draw_replicates(rng, b, seed_plan, n_units, sample_examples)
+        if sample_examples and vec:
+            counts = counts_from_draws(udraws, n_units, cdt)
+            n = np.full(b, float(units.n_examples)) if units.index is None else \
+                sizes[udraws].sum(axis=1)
+            all_rs = stacked_run_scores([sides[k] for k in names], counts, n, stack)
+        elif sample_examples:
+            ex_draws = [units.expand(u) for u in udraws]
+            all_rs = [sides[k].run_scores(None, None, example_draws=ex_draws) for k in names]
+        else:
+            all_rs = [full_rs[k] for k in names]
+        for col, k in enumerate(names):
+            ss = sides[k].seed_means(all_rs[col])
+            if resampled[k]:
+                w = seed_weights(sdraws[draw_key[k]], sides[k].n_seeds)
+                ss = np.broadcast_to(ss, w.shape)
+                # an undrawn seed (weight 0) never touches the replicate, even when its score
+                # is NaN on these examples
+                dist[start:start + b, col] = np.where(w > 0, ss * w, 0.0).sum(axis=1)
+            else:
+                dist[start:start + b, col] = ss.mean(axis=1)
+        if bar is not None:
+            bar.update(b)
+    if bar is not None:
+        bar.close()
+    return dist
+
+
+def emit_warnings(notes, stacklevel: int = 2) -> None:
+    """Issue ``(category, message)`` notes as warnings, each distinct one once."""
+    import warnings
+
+    seen = set()
+    for cat, msg in notes:
+        if (cat, msg) in seen:
+            continue
+        seen.add((cat, msg))
+        warnings.warn(msg, cat, stacklevel=stacklevel + 1)

@@ -2,30 +2,45 @@
 
 Takes the tidy predictions table (one row per run x example, docs/ARCHITECTURE.md) or the
 matrix form (:class:`MatrixRuns`), and returns a :class:`MultiBootstrapResult`.
+
+:func:`multiboot` runs four steps, each its own function:
+
+1. ``_multiboot_iv`` — validate the arguments and resolve the metric (:mod:`..metrics`);
+2. ``_parse_sides`` — tidy tables / MatrixRuns -> matrices, through the one conversion of
+   :mod:`multiberts_stats.table`; then ``_plan`` — resampling units, seeds per side, the
+   engine's sides;
+3. :func:`~multiberts_stats.bootstrap.engine.resample` — the replicates;
+4. :func:`~multiberts_stats.bootstrap.summary.summarise` — intervals, p-values, the result.
+
+Warnings are classes of :mod:`multiberts_stats.errors` (e.g. ``FewSeedsWarning``), each issued
+once per call and listed in ``result.warnings``.
 """
 
 from __future__ import annotations
 
-import sys
-import warnings
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import (BootstrapInputError, BootstrapTypeError, as_generator, check_batch,
+from .checks import (BootstrapInputError, BootstrapTypeError, as_generator, check_batch,
                           check_finite, check_level, check_nboot, check_threshold)
-from .engine import (Side, Units, counts_dtype, counts_from_draws, default_batch, draw_replicates,
-                     seed_weights, stacked_run_scores)
-from .results import MultiBootstrapResult, acceleration, basic_ci, bca_ci, percentile_ci
-from .vecmetrics import VEC_METRICS, VecMetric, vec_name_for_callable
+from ..errors import (DataWarning, FewClustersWarning, FewSeedsWarning, FixedBaselineWarning,
+                      SmallNbootWarning)
+from .engine import Side, Units, default_batch, emit_warnings, resample
+from .results import MultiBootstrapResult
+from .summary import summarise
+from .variance import variance_components  # noqa: F401  (public; documented here before)
+from ..metrics import (METRICS, CallableMatch, MetricError, VecMetric, get_metric,
+                       metric_for_callable, positive_label)
+from ..table import (RUN_COLUMNS, MatrixRuns, TableError, TableTypeError, check_one_condition,
+                     to_matrix_runs)
+from ..table.schema import py_value
 
-__all__ = ["multiboot", "MatrixRuns", "RUN_COLUMNS", "COVERAGE_MIN_SEEDS"]
+__all__ = ["COVERAGE_MIN_CLUSTERS", "COVERAGE_MIN_SEEDS", "RUN_COLUMNS", "MatrixRuns", "multiboot"]
 
 _FN = "multiboot"
 
-#: columns of the tidy table that identify a run (those present are used by default)
-RUN_COLUMNS = ("family", "checkpoint", "pretrain_seed", "step", "task", "split", "method",
-               "layer", "finetune_seed", "hparams")
 
 #: smallest number of resampled seeds at which the simulated coverage of the 95% percentile
 #: interval of a procedure mean held (>= 92.5%) in the coverage study of docs/statistics.md
@@ -33,79 +48,15 @@ RUN_COLUMNS = ("family", "checkpoint", "pretrain_seed", "step", "task", "split",
 #: results with fewer resampled seeds carry a warning.
 COVERAGE_MIN_SEEDS = 20
 
-_LINEAR = {"accuracy", "error", "mean", "exact_match", "squad_f1"}
+#: smallest number of resampled clusters at which the simulated coverage of the 95% percentile
+#: interval held (>= 92.5%) in the cluster coverage study of docs/statistics.md
+#: (benchmarks/cluster_coverage.py); results with fewer clusters carry a FewClustersWarning.
+COVERAGE_MIN_CLUSTERS = 20
+CLUSTER_COVERAGE_TEXT = ("80% at 4 clusters, 85% at 6, 89% at 10, 92% at 15 and 20, 94% at 30 and 60 for a "
+                         "procedure mean")
+
 _DESIGNS = (None, "single", "paired", "unpaired", "fixed_baseline")
 _METHODS = ("percentile", "basic", "bca", "corrected")
-
-
-@dataclass
-class MatrixRuns:
-    """One side in matrix form (the published library's layout).
-
-    Parameters
-    ----------
-    run_info : pandas.DataFrame
-        One row per run (row i describes ``preds[i]``); must hold the seed column(s) named by
-        ``multiboot(seed_col=...)`` (``pretrain_seed`` by default; a ``seed`` column is used when
-        ``pretrain_seed`` is absent).
-    preds : array, shape (n_runs, n_examples)
-        The ``prediction`` of every run on every example.
-    labels : array, shape (n_examples,), optional
-        Gold labels (the ``label`` column).
-    example_ids : array, shape (n_examples,), optional
-        Ids aligning the columns with another side; default ``0 .. n_examples-1``.
-    columns : dict, optional
-        Further per-example columns, e.g. ``gender``, ``occupation``, ``bls_pct_female`` (Winogender)
-        or a cluster column.
-    run_columns : dict, optional
-        Further per-run matrices (n_runs, n_examples), e.g. ``score``, ``exact_match``, ``f1``.
-
-    Examples
-    --------
-    >>> import numpy as np, pandas as pd
-    >>> from multiberts_stats.bootstrap import MatrixRuns, multiboot
-    >>> runs = MatrixRuns(pd.DataFrame({"pretrain_seed": [0, 0, 1, 1]}),
-    ...                   preds=np.array([[1, 0, 1], [1, 1, 1], [0, 0, 1], [1, 0, 0]]),
-    ...                   labels=np.array([1, 0, 1]))
-    >>> import warnings
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")  # two seeds: the few-seeds warning
-    ...     res = multiboot(runs, nboot=100, rng=0)
-    >>> res.n_seeds, res.n_runs, res.n_examples
-    ({'base': 2}, {'base': 4}, 3)
-    """
-
-    run_info: object
-    preds: np.ndarray
-    labels: np.ndarray | None = None
-    example_ids: np.ndarray | None = None
-    columns: dict = field(default_factory=dict)
-    run_columns: dict = field(default_factory=dict)
-
-    @classmethod
-    def from_reference(cls, run_info, preds, labels, example_ids=None):
-        """Split the published layout (``run_info`` with ``seed`` and ``intervention``) into
-        ``(base, expt)`` MatrixRuns; the ``seed`` column becomes ``pretrain_seed``.
-
-        Examples
-        --------
-        >>> import numpy as np, pandas as pd
-        >>> ri = pd.DataFrame({"seed": [0, 1, 0, 1], "intervention": [False, False, True, True]})
-        >>> base, expt = MatrixRuns.from_reference(ri, np.zeros((4, 3)), np.zeros(3))
-        >>> base.preds.shape, list(expt.run_info.columns)
-        ((2, 3), ['pretrain_seed', 'intervention'])
-        """
-        if not hasattr(run_info, "columns") or "intervention" not in run_info.columns:
-            raise _err("`run_info` passed to MatrixRuns.from_reference must be a DataFrame with "
-                       "columns 'seed' and 'intervention'.")
-        preds = np.asarray(preds)
-        if preds.ndim != 2 or preds.shape[0] != len(run_info):
-            raise _err(f"`preds` passed to MatrixRuns.from_reference must have one row per row of "
-                       f"run_info. Got shape {preds.shape} and {len(run_info)} rows.")
-        mask = run_info["intervention"].to_numpy().astype(bool)
-        ri = run_info.reset_index(drop=True).rename(columns={"seed": "pretrain_seed"})
-        return tuple(cls(ri[m].reset_index(drop=True), preds[m], labels, example_ids)
-                     for m in (~mask, mask))
 
 
 @dataclass
@@ -113,7 +64,6 @@ class _Parsed:
     """One side as matrices: per-run seeds, per-run matrices, per-example arrays."""
 
     seed_values: list
-    run_labels: list
     example_ids: np.ndarray
     run: dict
     ex: dict
@@ -141,90 +91,27 @@ def _metric_columns(vm: VecMetric | None, cluster_col):
     return run_cols, ex_cols
 
 
-def _run_label(keys: dict) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in keys.items())
+def _parse_tidy(df, side: str, seed_cols, run_cols, metric_run_cols, metric_ex_cols,
+                average_over=()) -> _Parsed:
+    """Tidy table -> matrices through the one conversion of :mod:`multiberts_stats.table`;
+    one side must be one condition (``average_over`` names what may vary)."""
+    value = "prediction" if "prediction" in metric_run_cols else None
+    label = "label" if "label" in metric_ex_cols else None
+    try:
+        m = to_matrix_runs(df, seed_col=seed_cols, run_cols=run_cols, value=value, label=label,
+                           run_values=[c for c in metric_run_cols if c != value],
+                           example_values=[c for c in metric_ex_cols if c != label],
+                           side=side, caller=_FN, one_condition=True,
+                           average_over=average_over)
+    except TableTypeError as e:
+        raise BootstrapTypeError(str(e)) from None
+    except TableError as e:
+        raise _err(str(e)) from None
+    return _parse_matrix(m, side, seed_cols, metric_run_cols, metric_ex_cols, tidy=True)
 
 
-def _parse_tidy(df, side: str, seed_cols, run_cols, metric_run_cols, metric_ex_cols) -> _Parsed:
-    import pandas as pd
-
-    if len(df) == 0:
-        raise _err(f"The `{side}` parameter of {_FN} must have at least one run. Got an empty table.")
-    needed = list(dict.fromkeys(seed_cols + ["example_id"] + metric_run_cols + metric_ex_cols))
-    missing = [c for c in needed if c not in df.columns]
-    if missing:
-        raise _err(f"The `{side}` table passed to {_FN} needs the column(s) {missing} (seeds, "
-                   f"example ids and what the metric reads). Got columns {list(df.columns)}.")
-    if run_cols is None:
-        run_cols = [c for c in RUN_COLUMNS if c in df.columns]
-    else:
-        run_cols = [run_cols] if isinstance(run_cols, str) else list(run_cols)
-        bad = [c for c in run_cols if c not in df.columns]
-        if bad:
-            raise _err(f"The `run_cols` parameter of {_FN} names column(s) {bad} absent from the "
-                       f"`{side}` table. Got columns {list(df.columns)}.")
-    key_cols = list(dict.fromkeys(seed_cols + run_cols))
-    grouped = df.groupby(key_cols, sort=True, dropna=False)
-    run_code = grouped.ngroup().to_numpy()
-    keys = grouped.size().reset_index()[key_cols]
-    n_runs = len(keys)
-    ex_code, ex_ids = pd.factorize(df["example_id"], sort=True)
-    if (ex_code < 0).any():
-        raise _err(f"The `example_id` column of the `{side}` table passed to {_FN} must not be "
-                   f"missing. Got {int((ex_code < 0).sum())} missing id(s).")
-    n_ex = len(ex_ids)
-    pair = run_code.astype(np.int64) * n_ex + ex_code
-    cnt = np.bincount(pair, minlength=n_runs * n_ex)  # O(rows): duplicates and gaps at once
-    if (cnt > 1).any():
-        p = int(np.argmax(cnt > 1))
-        r, e = divmod(p, n_ex)
-        raise _err(f"The `{side}` table passed to {_FN} must have one row per (run, example_id). "
-                   f"Got {int((cnt - 1)[cnt > 1].sum()) + int((cnt > 1).sum())} duplicated rows, "
-                   f"e.g. example_id {ex_ids[e]!r} {int(cnt[p])} times in run "
-                   f"({_run_label(keys.iloc[r].to_dict())}).")
-    if (cnt == 0).any():
-        have = cnt.reshape(n_runs, n_ex) > 0
-        r = int(np.argmax(~have.all(axis=1)))
-        miss = list(ex_ids[~have[r]][:5])
-        raise _err(f"Example ids must align between the runs of the `{side}` table passed to "
-                   f"{_FN}: every run needs every example. Run ({_run_label(keys.iloc[r].to_dict())}) "
-                   f"has {int(have[r].sum())} of the {n_ex} example ids; missing e.g. {miss}.")
-
-    def matrix(col):
-        vals = df[col].to_numpy()
-        out = np.empty(n_runs * n_ex, dtype=vals.dtype)
-        out[pair] = vals
-        return out.reshape(n_runs, n_ex)
-
-    run = {}
-    for c in metric_run_cols:
-        m = matrix(c)
-        check_finite(m, f"{side}['{c}']", _FN)
-        run[c] = m
-    ex = {}
-    for c in metric_ex_cols:
-        m = matrix(c)
-        first = m[0]
-        if m.dtype.kind == "f":
-            same = (m == first) | (np.isnan(m) & np.isnan(first))
-        else:
-            same = m == first
-        if not np.all(same):
-            r, e = np.argwhere(~np.asarray(same))[0]
-            raise _err(f"The `{c}` column of the `{side}` table passed to {_FN} must be the same in "
-                       f"every run of an example. Got {m[r, e]!r} in run "
-                       f"({_run_label(keys.iloc[r].to_dict())}) and {first[e]!r} in run "
-                       f"({_run_label(keys.iloc[0].to_dict())}) for example_id {ex_ids[e]!r}.")
-        if c != "gender" and c not in ("occupation",):
-            check_finite(first, f"{side}['{c}']", _FN)
-        ex[c] = first
-    seed_values = [tuple(row) if len(seed_cols) > 1 else row[0]
-                   for row in keys[seed_cols].itertuples(index=False, name=None)]
-    labels = [_run_label(keys.iloc[r].to_dict()) for r in range(n_runs)]
-    return _Parsed(seed_values, labels, np.asarray(ex_ids), run, ex)
-
-
-def _parse_matrix(m: MatrixRuns, side: str, seed_cols, metric_run_cols, metric_ex_cols) -> _Parsed:
+def _parse_matrix(m: MatrixRuns, side: str, seed_cols, metric_run_cols, metric_ex_cols,
+                  tidy: bool = False) -> _Parsed:
     ri = m.run_info
     if not hasattr(ri, "columns"):
         raise BootstrapTypeError(f"`{side}.run_info` passed to {_FN} must be a pandas DataFrame. "
@@ -236,20 +123,33 @@ def _parse_matrix(m: MatrixRuns, side: str, seed_cols, metric_run_cols, metric_e
         else:
             raise _err(f"`{side}.run_info` passed to {_FN} needs the seed column(s) {cols}. Got "
                        f"columns {list(ri.columns)}.")
-    preds = np.asarray(m.preds)
-    if preds.ndim != 2:
+    run_mats = {k: np.asarray(v) for k, v in m.run_columns.items()}
+    if m.preds is not None:
+        run_mats["prediction"] = np.asarray(m.preds)
+    first = run_mats.get("prediction", next(iter(run_mats.values()), None))
+    if first is None:
+        raise _err(f"`{side}` passed to {_FN} has no per-run matrix: give `preds` or "
+                   "`run_columns`.")
+    if first.ndim != 2:
         raise _err(f"`{side}.preds` passed to {_FN} must be a 2-D array (runs x examples). Got shape "
-                   f"{preds.shape} instead.")
-    n_runs, n_ex = preds.shape
+                   f"{first.shape} instead.")
+    n_runs, n_ex = first.shape
     if n_runs == 0:
         raise _err(f"The `{side}` parameter of {_FN} must have at least one run. Got 0 rows.")
     if n_runs != len(ri):
         raise _err(f"`{side}.preds` passed to {_FN} must have one row per row of run_info. Got "
                    f"{n_runs} rows of preds and {len(ri)} rows of run_info.")
-    run_mats = {"prediction": preds, **{k: np.asarray(v) for k, v in m.run_columns.items()}}
     ex_cols = dict(m.columns)
     if m.labels is not None:
         ex_cols["label"] = m.labels
+
+    def name(c, per_run):
+        if tidy:
+            return f"{side}['{c}']"
+        if per_run:
+            return f"{side}.{'preds' if c == 'prediction' else c}"
+        return f"{side}.{'labels' if c == 'label' else c}"
+
     run, ex = {}, {}
     for c in metric_run_cols:
         if c not in run_mats:
@@ -259,7 +159,7 @@ def _parse_matrix(m: MatrixRuns, side: str, seed_cols, metric_run_cols, metric_e
         if a.shape != (n_runs, n_ex):
             raise _err(f"`{side}.run_columns[{c!r}]` passed to {_FN} must have shape {(n_runs, n_ex)}. "
                        f"Got {a.shape} instead.")
-        check_finite(a, f"{side}.{'preds' if c == 'prediction' else c}", _FN)
+        check_finite(a, name(c, True), _FN)
         run[c] = a
     for c in metric_ex_cols:
         if c not in ex_cols:
@@ -271,30 +171,41 @@ def _parse_matrix(m: MatrixRuns, side: str, seed_cols, metric_run_cols, metric_e
             raise _err(f"`{side}.{'labels' if c == 'label' else c}` passed to {_FN} must have one entry "
                        f"per column of preds ({n_ex}). Got shape {a.shape} instead.")
         if c not in ("gender", "occupation"):
-            check_finite(a, f"{side}.{'labels' if c == 'label' else c}", _FN)
+            check_finite(a, name(c, False), _FN)
         ex[c] = a
     ids = np.arange(n_ex) if m.example_ids is None else np.asarray(m.example_ids)
     if ids.shape != (n_ex,):
         raise _err(f"`{side}.example_ids` passed to {_FN} must have one id per column of preds "
                    f"({n_ex}). Got shape {ids.shape} instead.")
-    u, cnt = np.unique(ids, return_counts=True)
-    if (cnt > 1).any():
-        raise _err(f"`{side}.example_ids` passed to {_FN} must be unique. Got {u[cnt > 1][:5].tolist()} "
-                   f"more than once.")
-    order = np.argsort(ids, kind="stable")
-    run = {k: v[:, order] for k, v in run.items()}
-    ex = {k: v[order] for k, v in ex.items()}
-    seed_values = [tuple(r) if len(cols) > 1 else r[0]
-                   for r in ri[cols].itertuples(index=False, name=None)]
-    labels = [_run_label(r) for r in ri.to_dict("records")]
-    return _Parsed(seed_values, labels, ids[order], run, ex)
+    if not tidy:  # the tidy conversion gives unique, sorted ids
+        u, cnt = np.unique(ids, return_counts=True)
+        if (cnt > 1).any():
+            raise _err(f"`{side}.example_ids` passed to {_FN} must be unique. Got "
+                       f"{u[cnt > 1][:5].tolist()} more than once.")
+        order = np.argsort(ids, kind="stable")
+        if not np.array_equal(order, np.arange(n_ex)):
+            run = {k: v[:, order] for k, v in run.items()}
+            ex = {k: v[order] for k, v in ex.items()}
+            ids = ids[order]
+    if len(cols) > 1:
+        seed_values = list(ri[cols].itertuples(index=False, name=None))
+    else:
+        seed_values = ri[cols[0]].tolist()
+    return _Parsed(seed_values, ids, run, ex)
 
 
-def _parse(obj, side, seed_cols, run_cols, mrc, mec) -> _Parsed:
+def _parse(obj, side, seed_cols, run_cols, mrc, mec, average_over=()) -> _Parsed:
     if isinstance(obj, MatrixRuns):
-        return _parse_matrix(obj, side, seed_cols, mrc, mec)
+        p = _parse_matrix(obj, side, seed_cols, mrc, mec)
+        declared = list(average_over) + ([] if run_cols is None else
+                                         [run_cols] if isinstance(run_cols, str) else list(run_cols))
+        try:
+            check_one_condition(obj.run_info, seed_cols, declared, side=side, caller=_FN)
+        except TableError as e:
+            raise _err(str(e)) from None
+        return p
     if hasattr(obj, "columns") and hasattr(obj, "groupby"):
-        return _parse_tidy(obj, side, seed_cols, run_cols, mrc, mec)
+        return _parse_tidy(obj, side, seed_cols, run_cols, mrc, mec, average_over)
     raise BootstrapTypeError(
         f"The `{side}` parameter of {_FN} must be a tidy pandas DataFrame (one row per run x "
         f"example) or a MatrixRuns. Got {type(obj).__name__} instead.")
@@ -308,10 +219,6 @@ def _sorted(values, side):
                    f"comparable (they are sorted). Got {sorted(map(repr, set(values)))[:5]}.") from None
 
 
-def _is_sklearn(fn) -> bool:
-    return (getattr(fn, "__module__", "") or "").startswith("sklearn")
-
-
 def _binary(*arrays) -> bool:
     try:
         return all(np.isin(np.unique(a), [0, 1]).all() for a in arrays)
@@ -320,22 +227,21 @@ def _binary(*arrays) -> bool:
 
 
 def _resolve_metric(metric):
-    """-> (display name, VecMetric or None, callable or None, MetricSpec name or None)."""
+    """-> (display name, VecMetric or None, callable or None, CallableMatch or None)."""
     if isinstance(metric, str):
-        from multiberts_stats.metrics import METRICS
-
-        if metric not in METRICS:
+        try:
+            spec = get_metric(metric)
+        except MetricError:
             raise _err(f"The `metric` parameter of {_FN} must be one of {sorted(METRICS)} or a "
-                       f"callable(y_true, y_pred) -> float. Got {metric!r} instead.")
-        vm = VEC_METRICS.get(metric)
-        if vm is not None:
-            return metric, vm, None
-        return metric, None, METRICS[metric].fn
+                       f"callable(y_true, y_pred) -> float. Got {metric!r} instead.") from None
+        if spec.vectorised is not None:
+            return spec.name, spec.vectorised, None, CallableMatch(spec)
+        return spec.name, None, spec.fn, CallableMatch(spec)
     if callable(metric):
-        name = vec_name_for_callable(metric)
-        if name is not None and not (name == "f1" and _is_sklearn(metric)):
-            return name, VEC_METRICS[name], None
-        return getattr(metric, "__name__", type(metric).__name__), None, metric
+        match = metric_for_callable(metric)
+        if match is not None and match.metric.vectorised is not None and not match.binary_only:
+            return match.metric.name, match.metric.vectorised, None, match
+        return getattr(metric, "__name__", type(metric).__name__), None, metric, match
     raise BootstrapTypeError(f"The `metric` parameter of {_FN} must be a metric name or a callable. "
                              f"Got {type(metric).__name__} instead.")
 
@@ -344,7 +250,8 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
               run_cols=None, cluster_col=None, sample_seeds=True, sample_examples=True,
               nboot=1000, confidence_level=0.95, method="percentile", abs_threshold=None,
               rel_threshold=None, expect_negative_effect=False, batch=None, rng=None,
-              quiet=False) -> MultiBootstrapResult:
+              quiet=False, average_over=None, pos_label=None,
+              n_comparisons=1) -> MultiBootstrapResult:
     """Multi-Bootstrap confidence intervals over pretraining seeds and examples.
 
     A replicate draws seeds with replacement (one draw shared by both sides of a paired design,
@@ -390,7 +297,10 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         axis is resampled (examples/clusters, or the seeds of a single seed sample); with both
         axes resampled there is no valid jackknife and it is refused. "corrected" removes the
         per-run noise that joint resampling counts twice (variance components; t interval),
-        for means of per-example scores with both axes resampled; see docs/statistics.md.
+        for means of per-example scores with both axes resampled; with one axis switched off
+        nothing is counted twice, and the percentile interval is used instead (said in
+        ``result.notes``, ``result.method`` and ``result.details["method_requested"]``).
+        p-values agree with the interval method (``result.pvalue_method``).
     abs_threshold, rel_threshold : float, optional
         Report P(delta >= abs_threshold) and P(delta / base >= rel_threshold).
     expect_negative_effect : bool
@@ -401,11 +311,44 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
         Made into a Generator once (a RandomState is used as it is); global state is never used.
     quiet : bool
         No progress bar. Otherwise a tqdm bar on stderr appears for long work (more than one
-        batch of replicates, or the general path).
+        batch of replicates, or the general path), on a terminal only.
+    average_over : str or list of str, optional
+        Condition columns (task, layer, step, method, ...) to average inside each seed as if
+        they were runs. Without it, a condition column that varies inside a seed is an error:
+        one side must be one condition.
+    pos_label : optional
+        The positive class of a binary metric (``f1``). Default 1 when the labels are {0, 1};
+        other label sets (e.g. 'neg'/'pos') need it.
+    n_comparisons : int
+        How many comparisons the caller makes (e.g. the artifacts of one report): a
+        ``SmallNbootWarning`` says when the smallest two-sided p-value, 2 / (nboot + 1), cannot
+        go below the per-comparison level (1 - confidence_level) / n_comparisons.
 
     Returns
     -------
     MultiBootstrapResult
+        Estimates, intervals, p-values that agree with the interval (``pvalue_method``), the
+        whole distribution, ``warnings`` and ``notes``.
+
+    Raises
+    ------
+    BootstrapInputError
+        Bad arguments or data (the message names the parameter or column, the rule and what
+        was received), a side mixing conditions, a binary metric without a known positive
+        class, or a metric undefined on a side (NaN estimate or every replicate NaN).
+
+    Warns
+    -----
+    FewSeedsWarning, FewClustersWarning
+        Fewer resampled seeds / clusters than the coverage studies support.
+    SmallNbootWarning
+        2 / (nboot + 1) >= (1 - confidence_level) / n_comparisons.
+    FixedBaselineWarning
+        A fixed baseline with several seeds (averaged, never resampled).
+    UndefinedMetricWarning
+        Some replicates NaN (dropped, counted).
+    DataWarning
+        Seeds on one side only of a paired design (dropped).
 
     Examples
     --------
@@ -422,6 +365,62 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
     >>> res.n_seeds
     {'base': 5}
     """
+    req = _multiboot_iv(
+        base, expt, design=design, metric=metric, seed_col=seed_col, run_cols=run_cols,
+        cluster_col=cluster_col, sample_seeds=sample_seeds, sample_examples=sample_examples,
+        nboot=nboot, confidence_level=confidence_level, method=method,
+        abs_threshold=abs_threshold, rel_threshold=rel_threshold,
+        expect_negative_effect=expect_negative_effect, batch=batch, rng=rng, quiet=quiet,
+        average_over=average_over, pos_label=pos_label, n_comparisons=n_comparisons)
+    parsed = _parse_sides(req, base, expt)
+    plan = _plan(req, parsed)
+    dist = resample(plan.sides, plan.seed_plan, plan.draw_key, plan.resampled, plan.units,
+                    req.sample_examples, req.rng, req.nboot, plan.batch, req.quiet)
+    result = summarise(req, plan, dist)
+    emit_warnings(plan.warning_notes, stacklevel=2)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# 1. validation of the arguments
+
+
+@dataclass
+class Request:
+    """The validated arguments of one :func:`multiboot` call."""
+
+    design: str
+    metric_name: str
+    vm: VecMetric | None
+    fn: object
+    match: object
+    seed_cols: list
+    run_cols: object
+    cluster_col: str | None
+    sample_seeds: bool
+    sample_examples: bool
+    nboot: int
+    c: float
+    method: str
+    abs_threshold: float | None
+    rel_threshold: float | None
+    expect_negative_effect: bool
+    batch: int | None
+    rng: object
+    quiet: bool
+    has_expt: bool
+    average_over: list = field(default_factory=list)
+    pos_label: object = None
+    n_comparisons: int = 1
+    method_requested: str = ""
+    notes: list = field(default_factory=list)  # (warning class or None, message)
+
+
+def _multiboot_iv(base, expt, *, design, metric, seed_col, run_cols, cluster_col, sample_seeds,
+                  sample_examples, nboot, confidence_level, method, abs_threshold,
+                  rel_threshold, expect_negative_effect, batch, rng, quiet, average_over=None,
+                  pos_label=None, n_comparisons=1) -> Request:
+    """Check every argument of :func:`multiboot` (not the data) and resolve the metric."""
     nboot = check_nboot(nboot, _FN)
     c = check_level(confidence_level, "confidence_level", _FN)
     batch = check_batch(batch, _FN)
@@ -439,21 +438,61 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
     if expt is not None and design == "single":
         raise _err(f"The `design` parameter of {_FN} must be 'paired', 'unpaired' or "
                    f"'fixed_baseline' when `expt` is given. Got None.")
-    for nm, v in (("sample_seeds", sample_seeds), ("sample_examples", sample_examples)):
+    for nm, v in (("sample_seeds", sample_seeds), ("sample_examples", sample_examples),
+                  ("expect_negative_effect", expect_negative_effect)):
         if not isinstance(v, (bool, np.bool_)):
             raise BootstrapTypeError(f"The `{nm}` parameter of {_FN} must be True or False. "
                                      f"Got {v!r} instead.")
     rng = as_generator(rng, _FN)
     seed_cols = _seed_cols(seed_col)
-    metric_name, vm, fn = _resolve_metric(metric)
-    if vm is not None and vm.needs_clusters:
-        if cluster_col is None:
-            cluster_col = vm.needs_clusters
-    mrc, mec = _metric_columns(vm, cluster_col)
+    metric_name, vm, fn, match = _resolve_metric(metric)
+    if vm is not None and vm.needs_clusters and cluster_col is None:
+        cluster_col = vm.needs_clusters
+    if isinstance(n_comparisons, (bool, np.bool_)) or not isinstance(n_comparisons, numbers.Integral) \
+            or n_comparisons < 1:
+        raise _err(f"The `n_comparisons` parameter of {_FN} must be a positive integer. "
+                   f"Got {n_comparisons!r} instead.")
+    avg = [average_over] if isinstance(average_over, str) else list(average_over or [])
+    if not all(isinstance(a, str) for a in avg):
+        raise _err(f"The `average_over` parameter of {_FN} must be a column name or a list of "
+                   f"column names. Got {average_over!r} instead.")
+    notes: list = []
+    requested = method
+    if method == "corrected" and not (sample_seeds and sample_examples):
+        method = "percentile"
+        notes.append((None, "method='corrected' corrects joint resampling of seeds and examples; "
+                            "with an axis switched off nothing is counted twice, so the "
+                            "percentile interval is used (and its p-values)."))
+    req = Request(design, metric_name, vm, fn, match, seed_cols, run_cols, cluster_col,
+                  bool(sample_seeds), bool(sample_examples), nboot, c, method, abs_threshold,
+                  rel_threshold, bool(expect_negative_effect), batch, rng, bool(quiet),
+                  expt is not None, avg, pos_label, int(n_comparisons), requested, notes)
+    if req.has_expt and method != "corrected":
+        alpha = 1 - c
+        floor = 2.0 / (nboot + 1)
+        level = alpha / req.n_comparisons * (1 - 1e-9)  # 1 - 0.95 is 0.05 + 4e-17
+        if floor >= level:
+            need = max(1, int(np.floor(2 * req.n_comparisons / alpha)) - 1)
+            while 2.0 / (need + 1) >= level:  # at most a step or two
+                need += 1
+            notes.append((SmallNbootWarning,
+                          f"nboot={nboot} is too small for the requested level: the smallest "
+                          f"two-sided p-value is 2/(nboot+1) = {floor:.3g}, not below alpha/m = "
+                          f"{alpha:g}/{req.n_comparisons} = {alpha / req.n_comparisons:.3g}, so "
+                          f"no comparison can be significant; use nboot >= {need}."))
+    return req
 
-    parsed = {"base": _parse(base, "base", seed_cols, run_cols, mrc, mec)}
+
+# ----------------------------------------------------------------------------------------------
+# 2. parse: tidy tables or MatrixRuns -> matrices (multiberts_stats.table)
+
+
+def _parse_sides(req: Request, base, expt) -> dict:
+    mrc, mec = _metric_columns(req.vm, req.cluster_col)
+    avg = req.average_over
+    parsed = {"base": _parse(base, "base", req.seed_cols, req.run_cols, mrc, mec, avg)}
     if expt is not None:
-        parsed["expt"] = _parse(expt, "expt", seed_cols, run_cols, mrc, mec)
+        parsed["expt"] = _parse(expt, "expt", req.seed_cols, req.run_cols, mrc, mec, avg)
         b_ids, e_ids = parsed["base"].example_ids, parsed["expt"].example_ids
         if len(b_ids) != len(e_ids) or not np.array_equal(b_ids, e_ids):
             only_b = np.setdiff1d(b_ids, e_ids)[:5].tolist()
@@ -463,376 +502,153 @@ def multiboot(base, expt=None, *, design=None, metric="accuracy", seed_col="pret
                        f"e.g. {only_b}, only in expt e.g. {only_e}.")
         for col in mec:
             a, b = parsed["base"].ex[col], parsed["expt"].ex[col]
-            if not np.array_equal(a, b) and not (a.dtype.kind == "f" and np.allclose(a, b, equal_nan=True)):
+            if not np.array_equal(a, b) and not (a.dtype.kind == "f" and
+                                                 np.allclose(a, b, equal_nan=True)):
                 j = int(np.argmax(a != b))
                 raise _err(f"The `{col}` column must agree between `base` and `expt` in {_FN}. "
-                           f"Got {a[j]!r} and {b[j]!r} for example_id {b_ids[j]!r}.")
+                           f"Got {py_value(a[j])!r} and {py_value(b[j])!r} for example_id "
+                           f"{py_value(b_ids[j])!r}.")
+    if req.match is not None and req.match.binary_only and req.vm is None \
+            and all(_binary(p.ex["label"], p.run["prediction"]) for p in parsed.values()):
+        # sklearn's binary F1 on {0, 1} data: the same numbers as the registry's f1
+        req.vm, req.fn, req.metric_name = req.match.metric.vectorised, None, req.match.metric.name
+    spec = req.match.metric if req.match is not None and not req.match.binary_only else None
+    if spec is not None and spec.binary and req.vm is not None:
+        preds = np.concatenate([p.run["prediction"].ravel() for p in parsed.values()])
+        try:
+            pos = positive_label(parsed["base"].ex["label"], preds, req.pos_label,
+                                 metric=spec.name, where=f"of the {' and '.join(parsed)} table(s)")
+        except ValueError as e:
+            raise _err(f"{e} ({_FN})") from None
+        req.vm = spec.with_pos_label(pos)
+        req.pos_label = pos
+    elif req.pos_label is not None:
+        raise _err(f"The `pos_label` parameter of {_FN} applies to binary metrics "
+                   f"({sorted(n for n, m in METRICS.items() if m.binary)}). Got metric "
+                   f"{req.metric_name!r}.")
+    return parsed
+
+
+# ----------------------------------------------------------------------------------------------
+# 3. plan: resampling units, seeds per side, the engine's sides
+
+
+@dataclass
+class Plan:
+    """What the engine resamples: units, seeds per side, the sides, the draw plan."""
+
+    parsed: dict
+    units: Units
+    seeds: dict
+    resampled: dict
+    sides: dict
+    seed_plan: list
+    draw_key: dict
+    batch: int
+    n_examples: int
+    notes: list = field(default_factory=list)  # (warning class, message)
+
+    @property
+    def result_notes(self) -> list:
+        """Notes for ``result.notes`` (informational, no warning class)."""
+        return [msg for cat, msg in self.notes if cat is None]
+
+    @property
+    def warning_notes(self) -> list:
+        return [(cat, msg) for cat, msg in self.notes if cat is not None]
+
+
+def _units(req: Request, first: _Parsed, n_examples: int) -> Units:
+    cluster_col, vm = req.cluster_col, req.vm
+    if cluster_col is None:
+        return Units(n_examples)
+    import pandas as pd
+
+    codes, cl_labels = pd.factorize(first.ex[cluster_col], sort=True)
+    units = Units(n_examples, index=codes.astype(np.int64), labels=np.asarray(cl_labels))
+    if vm is not None and vm.needs_clusters and cluster_col != vm.needs_clusters:
+        occ = pd.Series(first.ex[vm.needs_clusters])
+        per_cluster = occ.groupby(codes).nunique()
+        if not ((per_cluster == 1).all() and occ.nunique() == units.n_units):
+            raise _err(f"The `cluster_col` parameter of {_FN} must identify the occupations for "
+                       f"metric {req.metric_name!r} (one occupation per cluster). "
+                       f"Got {cluster_col!r}.")
+    return units
+
+
+def _plan(req: Request, parsed: dict) -> Plan:
+    design, vm = req.design, req.vm
     first = parsed["base"]
     n_examples = len(first.example_ids)
-    if vm is None and fn is not None and _is_sklearn(fn) and vec_name_for_callable(fn) == "f1" \
-            and all(_binary(p.ex["label"], p.run["prediction"]) for p in parsed.values()):
-        vm, fn, metric_name = VEC_METRICS["f1"], None, "f1"  # sklearn's binary F1: same numbers
-
-    # resampling units
-    if cluster_col is not None:
-        import pandas as pd
-
-        codes, cl_labels = pd.factorize(first.ex[cluster_col], sort=True)
-        units = Units(n_examples, index=codes.astype(np.int64), labels=np.asarray(cl_labels))
-        if vm is not None and vm.needs_clusters and cluster_col != vm.needs_clusters:
-            occ = first.ex[vm.needs_clusters]
-            ok = all(len(set(occ[codes == u])) == 1 for u in range(units.n_units)) and \
-                len(set(occ)) == units.n_units
-            if not ok:
-                raise _err(f"The `cluster_col` parameter of {_FN} must identify the occupations for "
-                           f"metric {metric_name!r} (one occupation per cluster). Got {cluster_col!r}.")
-    else:
-        units = Units(n_examples)
-    n_units = units.n_units
-
-    # seeds per side
-    warn_list: list[str] = []
+    units = _units(req, first, n_examples)
+    notes: list = list(req.notes)
     seeds = {k: _sorted(p.seed_values, k) for k, p in parsed.items()}
-    keep = {k: np.ones(len(p.seed_values), bool) for k, p in parsed.items()}
+    keep = {k: None for k in parsed}
     if design == "paired":
         common = sorted(set(seeds["base"]) & set(seeds["expt"]))
         if not common:
-            raise _err(f"The paired design of {_FN} needs seeds present on both sides. Got base seeds "
-                       f"{seeds['base'][:10]} and expt seeds {seeds['expt'][:10]}, none in common.")
+            raise _err(f"The paired design of {_FN} needs seeds present on both sides. Got base "
+                       f"seeds {seeds['base'][:10]} and expt seeds {seeds['expt'][:10]}, none in "
+                       "common.")
+        cs = set(common)
         for k in ("base", "expt"):
-            only = [s for s in seeds[k] if s not in set(common)]
+            only = [s for s in seeds[k] if s not in cs]
             if only:
-                warn_list.append(f"{len(only)} seed(s) found on the {k} side only are omitted from the "
-                                 f"paired analysis: {only[:10]}")
+                notes.append((DataWarning, f"{len(only)} seed(s) found on the {k} side only are "
+                                           f"omitted from the paired analysis: {only[:10]}"))
+                keep[k] = np.array([s in cs for s in parsed[k].seed_values])
             seeds[k] = common
-            cs = set(common)
-            keep[k] = np.array([s in cs for s in parsed[k].seed_values])
-    resampled = {k: sample_seeds and not (design == "fixed_baseline" and k == "base") for k in parsed}
+    resampled = {k: req.sample_seeds and not (design == "fixed_baseline" and k == "base")
+                 for k in parsed}
     for k in parsed:
         if resampled[k] and len(seeds[k]) == 1:
-            warn_list.append(f"The {k} side has a single seed: with sample_seeds=True the seed axis "
-                             "contributes nothing, so the interval reflects examples only and says "
-                             "nothing about other pretraining seeds.")
+            notes.append((FewSeedsWarning, f"The {k} side has a single seed: with "
+                          "sample_seeds=True the seed axis contributes nothing, so the interval "
+                          "reflects examples only and says nothing about other pretraining "
+                          "seeds."))
+    if design == "fixed_baseline" and len(seeds["base"]) > 1:
+        notes.append((FixedBaselineWarning,
+                      f"The fixed baseline has {len(seeds['base'])} seeds: design="
+                      "'fixed_baseline' treats it as one artifact, so its seeds are averaged and "
+                      "never resampled and its seed-to-seed variation is not in the interval. "
+                      "Use design='unpaired' (or 'paired') to treat the baseline as a procedure."))
+    if req.cluster_col is not None and req.sample_examples and \
+            units.n_units < COVERAGE_MIN_CLUSTERS:
+        notes.append((FewClustersWarning,
+                      f"Only {units.n_units} clusters ({req.cluster_col!r}) are resampled; in "
+                      f"simulation the 95% interval undercovers below {COVERAGE_MIN_CLUSTERS} "
+                      f"clusters ({CLUSTER_COVERAGE_TEXT}; see docs/statistics.md), so read the "
+                      "interval as optimistic."))
     n_res = [len(seeds[k]) for k in parsed if resampled[k] and len(seeds[k]) > 1]
     if n_res and min(n_res) < COVERAGE_MIN_SEEDS:
-        warn_list.append(f"Only {min(n_res)} seeds are resampled; in simulation the 95% interval "
-                         f"of a procedure mean undercovers below {COVERAGE_MIN_SEEDS} seeds (84% at "
-                         "3 seeds, 91% at 5, 92% at 10; see docs/statistics.md), so read the "
-                         "interval as optimistic where seed-to-seed variation matters.")
+        notes.append((FewSeedsWarning, f"Only {min(n_res)} seeds are resampled; in simulation the "
+                      f"95% interval of a procedure mean undercovers below {COVERAGE_MIN_SEEDS} "
+                      "seeds (84% at 3 seeds, 91% at 5, 92% at 10; see docs/statistics.md), so "
+                      "read the interval as optimistic where seed-to-seed variation matters."))
 
-    # sides
     sides: dict[str, Side] = {}
     for k, p in parsed.items():
-        idx = np.flatnonzero(keep[k])
+        idx = np.arange(len(p.seed_values)) if keep[k] is None else np.flatnonzero(keep[k])
         pos = {s: i for i, s in enumerate(seeds[k])}
         run_seed = np.array([pos[p.seed_values[i]] for i in idx], dtype=np.int64)
-        run = {c_: v[idx] for c_, v in p.run.items()}
-        labels = [p.run_labels[i] for i in idx]
+        run = p.run if keep[k] is None else {c_: v[idx] for c_, v in p.run.items()}
         if vm is not None:
             try:
-                sides[k] = Side.build(k, seeds[k], run_seed, units, metric=vm, ex=p.ex, run=run,
-                                      run_labels=labels)
+                sides[k] = Side.build(k, seeds[k], run_seed, units, metric=vm, ex=p.ex, run=run)
             except ValueError as e:
-                raise _err(f"Metric {metric_name!r} in {_FN} on the {k} side: {e}") from None
+                raise _err(f"Metric {req.metric_name!r} in {_FN} on the {k} side: {e}") from None
         else:
-            sides[k] = Side.build(k, seeds[k], run_seed, units, fn=fn, y_true=p.ex["label"],
-                                  preds=run["prediction"], run_labels=labels)
-
-    sizes = units.sizes
+            sides[k] = Side.build(k, seeds[k], run_seed, units, fn=req.fn, y_true=p.ex["label"],
+                                  preds=run["prediction"])
     if design == "paired":
-        seed_plan = [("shared", len(seeds["base"]))] if sample_seeds else []
+        seed_plan = [("shared", len(seeds["base"]))] if req.sample_seeds else []
         draw_key = {"base": "shared", "expt": "shared"}
     else:
         seed_plan = [(k, len(seeds[k])) for k in parsed if resampled[k]]
         draw_key = {k: k for k in parsed}
-    Ms = {k: s.M for k, s in sides.items()}
-
-    # point estimates on the full data
-    full_rs = {k: s.full_run_scores() for k, s in sides.items()}
-    full_seed_scores = {k: (full_rs[k] @ Ms[k])[0] for k in sides}
-    estimate = {k: float(np.mean(v)) for k, v in full_seed_scores.items()}
-    if expt is not None:
-        estimate["delta"] = estimate["expt"] - estimate["base"]
-
-    ncols = sum(s.n_cols for s in sides.values()) if vm is not None else 0
+    batch = req.batch
     if batch is None:
-        batch = default_batch(n_units, ncols, nboot)
-    dist = np.empty((nboot, len(sides)))
-    cdt = counts_dtype(sides.values())
-    stack: dict = {}
-    bar = None
-    if not quiet and (nboot > batch or (vm is None and sample_examples and nboot * sum(
-            s.n_runs for s in sides.values()) > 20_000)):
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=nboot, desc="multiboot", file=sys.stderr)
-    for start in range(0, nboot, batch):
-        b = min(batch, nboot - start)
-        sdraws, udraws = draw_replicates(rng, b, seed_plan, n_units, sample_examples)
-        if sample_examples:
-            counts = counts_from_draws(udraws, n_units, cdt) if vm is not None else None
-            if counts is None:
-                n = None
-            elif units.index is None:
-                n = np.full(b, float(n_examples))
-            else:
-                n = sizes[udraws].sum(axis=1)
-            ex_draws = [units.expand(u) for u in udraws] if vm is None else None
-        if sample_examples and vm is not None:
-            all_rs = stacked_run_scores(list(sides.values()), counts, n, stack)
-        elif sample_examples:
-            all_rs = [s.run_scores(None, None, example_draws=ex_draws) for s in sides.values()]
-        else:
-            all_rs = [full_rs[k] for k in sides]
-        for col, (k, side) in enumerate(sides.items()):
-            rs = all_rs[col]
-            ss = rs @ Ms[k]
-            if resampled[k]:
-                w = seed_weights(sdraws[draw_key[k]], side.n_seeds)
-                dist[start:start + b, col] = (np.broadcast_to(ss, w.shape) * w).sum(axis=1)
-            else:
-                dist[start:start + b, col] = ss.mean(axis=1)
-        if bar is not None:
-            bar.update(b)
-    if bar is not None:
-        bar.close()
-
-    quantities = {"base": dist[:, 0]}
-    if expt is not None:
-        quantities["expt"] = dist[:, 1]
-        quantities["delta"] = dist[:, 1] - dist[:, 0]
-    if np.isnan(dist).any():
-        warn_list.append(f"{int(np.isnan(dist).any(axis=1).sum())} of {nboot} replicates are NaN "
-                         f"(metric {metric_name!r} undefined on those draws); they are ignored in "
-                         "intervals and p-values.")
-
-    details = dict(sample_seeds=sample_seeds, sample_examples=sample_examples,
-                   path="vectorised" if vm is not None else "general",
-                   cluster_col=cluster_col, abs_threshold=abs_threshold,
-                   rel_threshold=rel_threshold, expect_negative_effect=expect_negative_effect,
-                   seeds={k: list(v) for k, v in seeds.items()}, seed_col=seed_cols,
-                   resampled_seeds=resampled, batch=batch)
-
-    def clean(x):
-        return x[~np.isnan(x)]
-
-    ci, pvalue, p_two = {}, None, None
-    if method in ("percentile", "basic"):
-        for q, x in quantities.items():
-            ci[q] = percentile_ci(clean(x), c) if method == "percentile" else \
-                basic_ci(clean(x), estimate[q], c)
-    elif method == "bca":
-        jack = _jackknife(sides, Ms, units, resampled, design, sample_seeds, sample_examples,
-                          metric_name)
-        details["acceleration"] = {}
-        for q, x in quantities.items():
-            a = acceleration(jack[q])
-            details["acceleration"][q] = a
-            ci[q] = bca_ci(clean(x), estimate[q], a, c)
-    else:  # corrected
-        comps = _corrected(sides, parsed, units, resampled, design, sample_seeds, sample_examples,
-                           metric_name, estimate)
-        details["variance_components"] = comps
-        from scipy.special import stdtr, stdtrit
-
-        for q in quantities:
-            v, df = comps[q]["variance"], comps[q]["df"]
-            half = stdtrit(df, 1 - (1 - c) / 2) * np.sqrt(v)
-            ci[q] = (estimate[q] - half, estimate[q] + half)
-
-    p_abs = p_rel = None
-    if expt is not None:
-        d = clean(quantities["delta"])
-        le, ge = np.mean(d <= 0), np.mean(d >= 0)
-        if method == "corrected":
-            v, df = comps["delta"]["variance"], comps["delta"]["df"]
-            z = estimate["delta"] / np.sqrt(v) if v > 0 else np.inf * np.sign(estimate["delta"])
-            pvalue = float(stdtr(df, z) if expect_negative_effect else stdtr(df, -z))
-            p_two = float(min(1.0, 2 * stdtr(df, -abs(z))))
-        else:
-            pvalue = float(ge if expect_negative_effect else le)
-            pvalue = max(pvalue, 1.0 / len(d))
-            p_two = float(max(min(1.0, 2 * min(le, ge)), 1.0 / len(d)))
-        if abs_threshold is not None:
-            p_abs = float(np.mean(d <= -abs_threshold) if expect_negative_effect
-                          else np.mean(d >= abs_threshold))
-        if rel_threshold is not None:
-            bb = quantities["base"][~np.isnan(quantities["delta"])]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                rel = d / bb
-            p_rel = float(np.mean(rel <= -rel_threshold) if expect_negative_effect
-                          else np.mean(rel >= rel_threshold))
-
-    for w in warn_list:
-        warnings.warn(w, UserWarning, stacklevel=2)
-    return MultiBootstrapResult(
-        design=design, metric=metric_name, nboot=nboot, confidence_level=c, method=method,
-        estimate=estimate, distribution=dist,
-        delta_distribution=quantities.get("delta"), ci=ci, pvalue=pvalue, pvalue_two_sided=p_two,
-        p_abs_threshold=p_abs, p_rel_threshold=p_rel,
-        n_seeds={k: len(seeds[k]) for k in parsed}, n_examples=n_examples,
-        n_runs={k: s.n_runs for k, s in sides.items()}, warnings=warn_list,
-        bootstrap_mean={q: float(np.nanmean(x)) for q, x in quantities.items()},
-        bootstrap_std={q: float(np.nanstd(x, ddof=1)) if nboot > 1 else 0.0
-                       for q, x in quantities.items()},
-        n_units=n_units, details=details)
-
-
-# ----------------------------------------------------------------------------------------------
-# BCa jackknife
-
-
-def _jackknife(sides, Ms, units, resampled, design, sample_seeds, sample_examples, metric_name):
-    seeds_active = sample_seeds and any(resampled[k] and s.n_seeds > 1 for k, s in sides.items())
-    examples_active = sample_examples and units.n_units > 1
-    if seeds_active and examples_active:
-        raise _err(f"The `method='bca'` of {_FN} needs a single resampled axis: its jackknife "
-                   "acceleration is not defined when seeds and examples are resampled jointly. "
-                   "Use method='percentile', 'basic' or 'corrected', or switch an axis off "
-                   "(sample_seeds=False or sample_examples=False).")
-    if not seeds_active and not examples_active:
-        raise _err(f"The `method='bca'` of {_FN} needs a resampled axis. Got sample_seeds="
-                   f"{sample_seeds}, sample_examples={sample_examples}.")
-    jack = {}
-    if examples_active:
-        for k, side in sides.items():
-            jack[k] = _jackknife_units(side, Ms[k], units)
-    else:
-        if design == "unpaired":
-            raise _err(f"The `method='bca'` of {_FN} with only seeds resampled is not offered for the "
-                       "unpaired design (two independent seed samples have no single jackknife). "
-                       "Use method='percentile' or 'basic'.")
-        for k, side in sides.items():
-            ss = (side.full_run_scores() @ Ms[k])[0]
-            if resampled[k]:
-                tot = ss.sum()
-                jack[k] = (tot - ss) / (len(ss) - 1)
-            else:
-                jack[k] = np.full(len(ss), ss.mean())
-        n = max(len(v) for v in jack.values())
-        jack = {k: np.broadcast_to(v, (n,)) if len(v) == 1 else v for k, v in jack.items()}
-    if "expt" in jack:
-        jack["delta"] = jack["expt"] - jack["base"]
-    return jack
-
-
-def _jackknife_units(side: Side, M, units: Units) -> np.ndarray:
-    n_units = units.n_units
-    if side.metric is not None:
-        full = side.X.sum(axis=0)
-        n_full = units.sizes.sum()
-        out = np.empty(n_units)
-        step = max(1, 4_000_000 // max(1, side.X.shape[1]))
-        for a in range(0, n_units, step):
-            T = full[None, :] - side.X[a:a + step]
-            n = n_full - units.sizes[a:a + step]
-            rs = side.metric.finish(T.reshape(T.shape[0], side.n_runs, side.k), n)
-            out[a:a + step] = (rs @ M).mean(axis=1)
-        return out
-    out = np.empty(n_units)
-    allu = np.arange(n_units)
-    for u in range(n_units):
-        jj = units.expand(np.delete(allu, u))
-        rs = side.run_scores(None, None, example_draws=[jj])
-        out[u] = (rs @ M).mean(axis=1)[0]
-    return out
-
-
-# ----------------------------------------------------------------------------------------------
-# corrected interval from variance components
-
-
-def _anova(Z: np.ndarray) -> dict:
-    """Crossed seed x unit decomposition of a (S, J) matrix of linearised scores."""
-    S, J = Z.shape
-    m = Z.mean()
-    a = Z.mean(axis=1) - m
-    b = Z.mean(axis=0) - m
-    g = Z - m - a[:, None] - b[None, :]
-    seed = float(np.sum(a * a) / (S * (S - 1))) if S > 1 else 0.0
-    col = float(np.sum(b * b) / (J * (J - 1))) if J > 1 else 0.0
-    inter = float(np.sum(g * g) / (S * J * (S - 1) * (J - 1))) if S > 1 and J > 1 else 0.0
-    return {"seed": seed, "example": col, "interaction": inter, "col_effects": b, "S": S, "J": J}
-
-
-def _combine(seed_parts: list[tuple[float, int]], col: float, J: int, inter: float,
-             inter_df: float | None = None) -> dict:
-    """Variance = seed parts + unit part - residual part; Satterthwaite degrees of freedom.
-
-    ``seed_parts`` are (component, df) pairs; the residual is what joint resampling counts
-    twice. If the difference is not positive (possible in small samples), the largest positive
-    component is used instead and ``clamped`` is set.
-    """
-    seed = sum(v for v, _ in seed_parts)
-    raw = seed + col - inter
-    terms = [(v, df) for v, df in seed_parts if df > 0] + [(col, J - 1)]
-    if inter > 0:
-        S_eff = min([df for _, df in seed_parts], default=1) + 1
-        terms.append((inter, inter_df or max(1, (S_eff - 1) * (J - 1))))
-    clamped = raw <= 0
-    var = max([v for v, _ in terms if v > 0], default=0.0) if clamped else raw
-    den = sum(v * v / df for v, df in terms if df > 0)
-    df = var * var / den if den > 0 else float(J - 1)
-    return {"variance": float(var), "df": float(max(df, 1.0)), "seed": float(seed),
-            "example": float(col), "interaction_removed": float(inter), "clamped": bool(clamped)}
-
-
-def _corrected(sides, parsed, units, resampled, design, sample_seeds, sample_examples,
-               metric_name, estimate):
-    if metric_name not in _LINEAR:
-        raise _err(f"The `method='corrected'` of {_FN} is offered for means of per-example scores "
-                   f"({sorted(_LINEAR)}). Got metric {metric_name!r}; use 'percentile' or 'basic'.")
-    if not (sample_seeds and sample_examples):
-        raise _err(f"The `method='corrected'` of {_FN} corrects joint resampling of seeds and "
-                   "examples; with an axis switched off nothing is counted twice, so use "
-                   "'percentile' (or 'basic' / 'bca').")
-    J = units.n_units
-    N = units.sizes.sum()
-    Z = {}
-    for k, side in sides.items():
-        Y = (side.X @ side.M).T  # (S, J): per-unit sums averaged over each seed's runs
-        theta = Y.sum() / (side.n_seeds * N)
-        # linearised ratio (clusters of unequal size); for examples this is Y - mean
-        Z[k] = (Y - theta * units.sizes[None, :]) * (J / N)
-    return variance_components(Z, resampled, design)
-
-
-def variance_components(Z: dict, resampled: dict, design: str) -> dict:
-    """Variance of the point estimates from a crossed seed x unit decomposition.
-
-    ``Z[side]`` is a (n_seeds, n_units) matrix of (linearised) per-unit scores averaged over the
-    runs of each seed. For a side whose seeds are resampled, the unbiased variance of the mean
-    under the crossed random-effects model is ``(MS_seed + MS_unit - MS_residual) / (S J)``,
-    i.e. the seed and unit components minus the residual (per-run noise and interaction) that
-    joint resampling of seeds and units counts again in both main effects. A fixed-baseline side
-    contributes only its unit component. Returns, per quantity, the variance, Satterthwaite
-    degrees of freedom and the components.
-    """
-    J = next(iter(Z.values())).shape[1]
-    an = {k: _anova(z) for k, z in Z.items()}
-    out = {}
-    for k in Z:
-        if resampled[k]:
-            out[k] = _combine([(an[k]["seed"], an[k]["S"] - 1)], an[k]["example"], J,
-                              an[k]["interaction"])
-        else:
-            zb = Z[k].mean(axis=0, keepdims=True)
-            out[k] = _combine([], _anova(zb)["example"], J, 0.0)
-    if "expt" in Z:
-        if design == "paired":
-            d = _anova(Z["expt"] - Z["base"])
-            out["delta"] = _combine([(d["seed"], d["S"] - 1)], d["example"], J, d["interaction"])
-        else:
-            parts, inter, cols = [], 0.0, {}
-            for k in ("base", "expt"):
-                if resampled[k]:
-                    parts.append((an[k]["seed"], an[k]["S"] - 1))
-                    inter += an[k]["interaction"]
-                    cols[k] = an[k]["col_effects"]
-                else:
-                    zb = Z[k].mean(axis=0)
-                    cols[k] = zb - zb.mean()
-            db = cols["expt"] - cols["base"]
-            col = float(np.sum(db * db) / (J * (J - 1)))
-            out["delta"] = _combine(parts, col, J, inter)
-    return out
+        ncols = sum(s.n_cols for s in sides.values()) if vm is not None else 0
+        batch = default_batch(units.n_units, ncols, req.nboot)
+    return Plan(parsed, units, seeds, resampled, sides, seed_plan, draw_key, batch, n_examples,
+                notes)

@@ -22,10 +22,11 @@ import warnings
 
 import numpy as np
 
-from ._validation import (BootstrapInputError, BootstrapTypeError, check_finite, check_level,
+from ..errors import DataWarning, DroppedSamplesWarning
+from .checks import (BootstrapInputError, BootstrapTypeError, check_finite, check_level,
                           check_nboot, check_threshold)
 from .engine import Side, Units, counts_dtype, counts_from_draws, default_batch, stacked_run_scores
-from .vecmetrics import VEC_METRICS, vec_name_for_callable
+from ..metrics import metric_for_callable, positive_label
 
 __all__ = ["multibootstrap", "report_ci"]
 
@@ -94,6 +95,25 @@ def _check_inputs(run_info, preds, labels):
     return run_info.reset_index(drop=True).assign(intervention=inter.astype(bool)), preds, labels
 
 
+def _score_fn(score_fn):
+    """A callable as it is; a metric name from the registry (reading labels and predictions)
+    becomes its point function; anything else is a clear error."""
+    if isinstance(score_fn, str):
+        from ..metrics import METRICS
+
+        names = sorted(n for n, m in METRICS.items() if m.columns == ("label", "prediction"))
+        if score_fn in METRICS and METRICS[score_fn].columns == ("label", "prediction"):
+            return METRICS[score_fn].fn
+        raise BootstrapInputError(
+            f"The `score_fn` parameter of {_FN} must be a callable(y_true, y_pred) -> float or "
+            f"the name of a metric of labels and predictions ({names}). Got {score_fn!r}.")
+    if not callable(score_fn):
+        raise BootstrapTypeError(
+            f"The `score_fn` parameter of {_FN} must be a callable(y_true, y_pred) -> float or a "
+            f"metric name. Got {type(score_fn).__name__} instead.")
+    return score_fn
+
+
 def _is_binary(*arrays) -> bool:
     for a in arrays:
         u = np.unique(a)
@@ -123,7 +143,7 @@ def multibootstrap(run_info, preds, labels, score_fn, paired_seeds=False, sample
         Predictions of each run.
     labels : array, shape (n_examples,)
         Target labels aligned with the columns of ``preds``.
-    score_fn : callable ``(y_true, y_pred) -> float``
+    score_fn : callable ``(y_true, y_pred) -> float``, or a metric name (e.g. ``"accuracy"``)
         scikit-learn's ``accuracy_score``, ``f1_score`` (binary data), ``matthews_corrcoef`` and
         the functions of :mod:`multiberts_stats.metrics` take the vectorised path; anything else
         is called on every run of every replicate (same semantics, same draws).
@@ -166,6 +186,7 @@ def multibootstrap(run_info, preds, labels, score_fn, paired_seeds=False, sample
     ['base', 'delta', 'expt']
     """
     nboot = check_nboot(nboot, _FN)
+    score_fn = _score_fn(score_fn)
     run_info, preds, labels = _check_inputs(run_info, preds, labels)
     num_examples = labels.shape[0]
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
@@ -211,7 +232,7 @@ def multibootstrap(run_info, preds, labels, score_fn, paired_seeds=False, sample
                        f"paired analysis: {only}")
                 if verbose:
                     print(f"  Warning: {msg}")
-                warnings.warn(msg, UserWarning, stacklevel=2)
+                warnings.warn(msg, DataWarning, stacklevel=2)
         base_seeds = expt_seeds = common
     else:
         base_seeds = _sorted_seeds(base_rows, "base")
@@ -224,18 +245,25 @@ def multibootstrap(run_info, preds, labels, score_fn, paired_seeds=False, sample
             print(f"  Expt: {n_expt_runs} runs")
 
     # Sides restricted to the runs of the seeds in use; runs of seed s in original row order.
-    vec = vec_name_for_callable(score_fn)
-    if vec == "f1" and getattr(score_fn, "__module__", "").startswith("sklearn") \
-            and not _is_binary(labels, preds):
-        vec = None  # sklearn's binary f1_score on non-binary data: let sklearn speak
+    match = metric_for_callable(score_fn)
+    vm = None if match is None else match.metric.vectorised
+    if match is not None and match.binary_only and not _is_binary(labels, preds):
+        vm = None  # sklearn's binary f1_score on non-binary data: let sklearn speak
+    elif match is not None and match.metric.binary and vm is not None:
+        try:  # our binary F1: the positive class must be known from the data ({0, 1})
+            positive_label(labels, preds, metric=match.metric.name, where="of `labels`/`preds`")
+        except ValueError as e:
+            raise BootstrapInputError(f"{e} (score_fn of {_FN}; pass a callable with the "
+                                      "positive class fixed, e.g. functools.partial(binary_f1, "
+                                      "pos_label=...))") from None
     units = Units(num_examples)
     sides = []
     for name, seeds, rows_by_seed in (("base", base_seeds, base_rows),
                                       ("expt", expt_seeds, expt_rows)):
         rows = np.concatenate([rows_by_seed[s] for s in seeds])
         run_seed = np.concatenate([np.full(len(rows_by_seed[s]), i) for i, s in enumerate(seeds)])
-        if vec is not None:
-            side = Side.build(name, seeds, run_seed, units, metric=VEC_METRICS[vec],
+        if vm is not None:
+            side = Side.build(name, seeds, run_seed, units, metric=vm,
                               ex={"label": labels}, run={"prediction": preds[rows]})
         else:
             side = Side.build(name, seeds, run_seed, units, fn=score_fn, y_true=labels,
@@ -321,7 +349,10 @@ def report_ci(samples, c=0.95, abs_threshold=None, rel_threshold=None,
     -------
     dict
         ``{'base': {mean, low, high}, 'expt': {mean, low, high}, 'delta': {mean, low, high, p}}``;
-        means are means of the bootstrap samples, ``p`` is floored at ``1/nboot``. When given,
+        means are means of the bootstrap samples, ``p`` is floored at ``1/nboot`` (the
+        published definition; :func:`multiboot` uses ``(1 + k) / (nboot + 1)``). Samples with a
+        NaN (an undefined metric) are dropped with a ``DroppedSamplesWarning`` that says how
+        many. When given,
         the threshold probabilities are added as ``ret['delta']['p_abs_threshold']`` and
         ``ret['delta']['p_rel_threshold']``.
 
@@ -342,6 +373,17 @@ def report_ci(samples, c=0.95, abs_threshold=None, rel_threshold=None,
         raise BootstrapInputError(
             f"The `samples` parameter of {fn} must be a non-empty sequence of (base, expt) pairs. "
             f"Got an array of shape {arr.shape} instead.")
+    bad = np.isnan(arr).any(axis=1)
+    if bad.all():
+        raise BootstrapInputError(
+            f"The `samples` parameter of {fn} must hold defined values: every sample is NaN "
+            f"({len(arr)} of {len(arr)}; the metric was undefined on every replicate).")
+    if bad.any():
+        warnings.warn(f"{fn} dropped {int(bad.sum())} of {len(arr)} samples with a NaN base or "
+                      f"expt value (the metric was undefined on those replicates); the "
+                      f"statistics use the remaining {int((~bad).sum())}.",
+                      DroppedSamplesWarning, stacklevel=2)
+        arr = arr[~bad]
     q = [(1 - c) / 2, 1 - (1 - c) / 2]
     base, expt = np.ascontiguousarray(arr[:, 0]), np.ascontiguousarray(arr[:, 1])
     say = print if verbose else (lambda *a, **k: None)

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["MultiBootstrapResult", "percentile_ci", "basic_ci", "bca_ci", "acceleration"]
+__all__ = ["MultiBootstrapResult", "acceleration", "basic_ci", "bca_ci", "bca_pvalues", "bca_z0",
+           "mc_pvalues", "percentile_ci"]
 
 
 def percentile_ci(dist: np.ndarray, c: float) -> tuple[float, float]:
@@ -27,20 +28,71 @@ def acceleration(jack: np.ndarray) -> float:
     return float(np.sum(d ** 3) / den) if den > 0 else 0.0
 
 
-def bca_ci(dist: np.ndarray, est: float, a: float, c: float) -> tuple[float, float]:
-    """Bias-corrected and accelerated interval (Efron 1987)."""
-    from scipy.special import ndtr, ndtri
+def bca_z0(dist: np.ndarray, est: float) -> float:
+    """BCa bias correction: Phi^-1 of the share of replicates below the estimate (ties half)."""
+    from scipy.special import ndtri
 
     n = len(dist)
     prop = np.mean(dist < est) + 0.5 * np.mean(dist == est)
     prop = min(max(prop, 0.5 / n), 1 - 0.5 / n)
-    z0 = ndtri(prop)
+    return float(ndtri(prop))
+
+
+def bca_ci(dist: np.ndarray, est: float, a: float, c: float) -> tuple[float, float]:
+    """Bias-corrected and accelerated interval (Efron 1987)."""
+    from scipy.special import ndtr, ndtri
+
+    z0 = bca_z0(dist, est)
     out = []
     for alpha in ((1 - c) / 2, 1 - (1 - c) / 2):
         za = ndtri(alpha)
         adj = ndtr(z0 + (z0 + za) / (1 - a * (z0 + za)))
         out.append(float(np.quantile(dist, adj)))
     return out[0], out[1]
+
+
+def mc_pvalues(k_le: int, k_ge: int, n: int) -> tuple[float, float, float]:
+    """Monte-Carlo p-values from replicate counts on each side of the null.
+
+    ``k_le`` replicates fall at or below the null, ``k_ge`` at or above, out of ``n``. Returns
+    ``(p_greater, p_less, p_two_sided)``: ``(1 + k_le) / (n + 1)`` (H1: delta > 0),
+    ``(1 + k_ge) / (n + 1)`` (H1: delta < 0) and ``min(1, 2 (1 + min(k_le, k_ge)) / (n + 1))``.
+    The one-sided floor is ``1 / (n + 1)``, the two-sided one ``2 / (n + 1)``; the two-sided
+    p-value moves in steps of ``2 / (n + 1)``.
+    """
+    pg = (1.0 + k_le) / (n + 1.0)
+    pl = (1.0 + k_ge) / (n + 1.0)
+    return pg, pl, min(1.0, 2.0 * (1.0 + min(k_le, k_ge)) / (n + 1.0))
+
+
+def bca_pvalues(dist: np.ndarray, est: float, a: float) -> tuple[float, float, float]:
+    """p-values that agree with the BCa interval: the level at which an endpoint reaches 0.
+
+    The BCa lower endpoint at level alpha is the ``Phi(z0 + (z0 + z_alpha) / (1 - a (z0 +
+    z_alpha)))`` quantile of the replicates. Setting that quantile to 0, i.e. the level to the
+    Monte-Carlo share F0 = (1 + #{delta* <= 0}) / (n + 1), and solving gives
+    ``w = Phi^-1(F0) - z0``, ``z_alpha = w / (1 + a w) - z0`` and ``p_greater = Phi(z_alpha)``
+    (likewise from the upper side for ``p_less``); with ``a = z0 = 0`` these are the percentile
+    p-values. Returns ``(p_greater, p_less, p_two_sided)``, floored at ``1 / (n + 1)`` and
+    ``2 / (n + 1)``.
+    """
+    from scipy.special import ndtr, ndtri
+
+    n = len(dist)
+    z0 = bca_z0(dist, est)
+
+    def level(share):
+        w = float(ndtri(share)) - z0
+        den = 1.0 + a * w
+        if den <= 0:  # beyond the range the BCa map reaches: the extreme level
+            return 0.0 if w < 0 else 1.0
+        return float(ndtr(w / den - z0))
+
+    f_lo = (1.0 + np.sum(dist <= 0)) / (n + 1.0)
+    f_hi = 1.0 - (1.0 + np.sum(dist >= 0)) / (n + 1.0)
+    pg = max(level(f_lo), 1.0 / (n + 1))
+    pl = max(1.0 - level(f_hi), 1.0 / (n + 1))
+    return pg, pl, min(1.0, max(2.0 * min(pg, pl), 2.0 / (n + 1)))
 
 
 @dataclass
@@ -64,11 +116,19 @@ class MultiBootstrapResult:
     ci : dict
         quantity -> (low, high).
     pvalue : float or None
-        One-sided p-value for delta (share of replicates with delta <= 0, >= 0 with
-        ``expect_negative_effect``), floored at 1/nboot. With ``method="corrected"``, from the
-        corrected normal-theory (t) approximation instead.
+        One-sided p-value for delta (H0: delta <= 0; delta >= 0 with
+        ``expect_negative_effect``), computed so that it agrees with the interval ``method``
+        (see ``pvalue_method``): percentile, ``(1 + #{delta* <= 0}) / (n + 1)`` over the ``n``
+        defined replicates (floor ``1 / (n + 1)``); basic, the same with the replicates
+        reflected about the estimate (``#{delta* >= 2 estimate}``); bca, the inverted BCa
+        interval; corrected, the t approximation of the corrected interval.
     pvalue_two_sided : float or None
-        ``min(1, 2 * min(P(delta <= 0), P(delta >= 0)))``, floored at 1/nboot.
+        Two-sided p-value from the same method: ``min(1, 2 (1 + min(k_le, k_ge)) / (n + 1))``
+        for the bootstrap counts (floor ``2 / (n + 1)``, steps of ``2 / (n + 1)``). The
+        ``confidence_level`` interval excludes 0 when this is below ``1 - confidence_level``
+        (up to the grid of the replicates).
+    pvalue_method : str
+        How the p-values were computed and which interval they agree with.
     p_abs_threshold, p_rel_threshold : float or None
         P(delta >= abs_threshold), P(delta / base >= rel_threshold) (negated direction with
         ``expect_negative_effect``).
@@ -78,6 +138,10 @@ class MultiBootstrapResult:
     bootstrap_mean, bootstrap_std : dict quantity -> float
     n_units : int
         Resampling units (examples, or clusters when ``cluster_col`` is set).
+    notes : list of str
+        What the call did that a reader should know but that needs no action (e.g. a
+        ``method="corrected"`` request answered with the percentile interval because only one
+        axis was resampled).
     details : dict
         Everything else: sample switches, cluster column, thresholds, seeds used, jackknife
         acceleration (BCa), variance components (``method="corrected"``).
@@ -123,6 +187,8 @@ class MultiBootstrapResult:
     bootstrap_std: dict = field(default_factory=dict)
     n_units: int = 0
     details: dict = field(default_factory=dict)
+    pvalue_method: str = ""
+    notes: list = field(default_factory=list)
 
     @property
     def quantities(self) -> list[str]:
@@ -166,6 +232,7 @@ class MultiBootstrapResult:
                                     is not None else np.nan),
                 "confidence_level": self.confidence_level,
                 "method": self.method,
+                "p_value_method": self.pvalue_method if is_delta else "",
                 "metric": self.metric,
                 "design": self.design,
                 "n_seeds": self.n_seeds.get(q, np.nan) if not is_delta else
@@ -210,6 +277,10 @@ class MultiBootstrapResult:
             op = "<=" if d.get("expect_negative_effect") else ">="
             t = d["rel_threshold"]
             lines.append(f"  P(delta/base {op} {-t if op == '<=' else t:.3g}) = {self.p_rel_threshold:.3f}")
+        if self.pvalue_method:
+            lines.append(f"  p-values: {self.pvalue_method}")
+        for note in self.notes:
+            lines.append(f"  note: {note}")
         for w in self.warnings:
             lines.append(f"  warning: {w}")
         return "\n".join(lines)

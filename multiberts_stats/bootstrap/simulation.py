@@ -11,13 +11,17 @@ seeds) per pretraining seed and ``n_examples`` examples drawn from a population:
 ``"binary"``
     correct[s, r, j] ~ Bernoulli(Phi(z0 + a_s + b_j)), one independent draw per run (per-run
     noise dominates, as for accuracy of fine-tuned classifiers); both sides follow the same
-    model (a true null, delta = 0). Estimand: E Phi(z0 + a + b) = Phi(z0 / sqrt(1 + sd_seed^2 +
-    sd_example^2)).
+    model with the same a and b (a true null, delta = 0). Estimand: E Phi(z0 + a + b) =
+    Phi(z0 / sqrt(1 + sd_seed^2 + sd_example^2)).
+``"binary_indep"``
+    As ``"binary"``, but each side adds its own independent seed component (sd
+    ``sd_seed_effect``) and example component (sd ``sd_example_effect``) on the probit scale,
+    so seed and example effects do not cancel in the paired difference (still a true null).
 
 Each simulated experiment is analysed exactly as :func:`~multiberts_stats.bootstrap.multiboot`
 does with a paired design and both axes resampled (one seed draw shared by both sides, one
-example draw shared by both sides; percentile intervals; one-sided p-value floored at
-1/nboot; and the ``method="corrected"`` variance-component interval), vectorised: the run
+example draw shared by both sides; percentile intervals; one-sided p-value (1 + k)/(nboot + 1)
+as multiboot; and the ``method="corrected"`` variance-component interval), vectorised: the run
 averages per (seed, example) are all a mean-type metric needs, and a batch of replicates is
 one matrix product.
 """
@@ -30,7 +34,8 @@ import numpy as np
 
 from .engine import counts_from_draws, matmul, seed_weights
 
-__all__ = ["SimModel", "CONTINUOUS", "BINARY", "coverage_study"]
+__all__ = ["BINARY", "BINARY_INDEP", "CONTINUOUS", "ClusterModel", "SimModel", "cluster_coverage_study",
+           "coverage_study", "fixed_baseline_study"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,10 @@ class SimModel:
             return self.mu, self.delta
         from scipy.special import ndtr
 
-        return float(ndtr(self.mu / np.sqrt(1 + self.sd_seed ** 2 + self.sd_example ** 2))), 0.0
+        var = 1 + self.sd_seed ** 2 + self.sd_example ** 2
+        if self.kind == "binary_indep":
+            var += self.sd_seed_effect ** 2 + self.sd_example_effect ** 2
+        return float(ndtr(self.mu / np.sqrt(var))), 0.0
 
     def simulate(self, rng, n_seeds: int, n_examples: int, n_runs: int, paired: bool = True):
         """Run-averaged (n_seeds, n_examples) score matrices of base and experiment.
@@ -71,14 +79,24 @@ class SimModel:
             return base, expt
         from scipy.special import ndtr
 
-        base = (rng.random((n_runs,) + shape) < ndtr(self.mu + a + b)).mean(axis=0)
-        expt = (rng.random((n_runs,) + shape) < ndtr(self.mu + a_e + b)).mean(axis=0)
+        zb, ze = self.mu + a + b, self.mu + a_e + b
+        if self.kind == "binary_indep":  # each side its own seed and example components too
+            for_side = [rng.normal(0, self.sd_seed_effect, (n_seeds, 1))
+                        + rng.normal(0, self.sd_example_effect, (1, n_examples)) for _ in range(2)]
+            zb, ze = zb + for_side[0], ze + for_side[1]
+        base = (rng.random((n_runs,) + shape) < ndtr(zb)).mean(axis=0)
+        expt = (rng.random((n_runs,) + shape) < ndtr(ze)).mean(axis=0)
         return base, expt
 
 
 CONTINUOUS = SimModel()
-#: accuracy near 0.8, tiny seed effect, large example difficulty spread, Bernoulli run noise
+#: accuracy near 0.8, tiny seed effect, large example difficulty spread, Bernoulli run noise;
+#: both sides share the seed and example effects exactly (they cancel in a paired difference)
 BINARY = SimModel(kind="binary", mu=1.0, sd_seed=0.05, sd_example=1.0)
+#: the same, plus independent side-specific seed (sd 0.05) and example (sd 0.5) components on
+#: the probit scale: a true null in which the paired difference keeps main effects
+BINARY_INDEP = SimModel(kind="binary_indep", mu=1.0, sd_seed=0.05, sd_example=1.0,
+                        sd_seed_effect=0.05, sd_example_effect=0.5)
 
 
 def coverage_study(model: SimModel = CONTINUOUS, n_seeds: int = 25, n_examples: int = 2000,
@@ -98,7 +116,7 @@ def coverage_study(model: SimModel = CONTINUOUS, n_seeds: int = 25, n_examples: 
     """
     from scipy.special import stdtr, stdtrit
 
-    from .modern import variance_components
+    from .variance import variance_components
 
     rng = np.random.default_rng(rng)
     truth_base, truth_delta = model.truth()
@@ -131,7 +149,7 @@ def coverage_study(model: SimModel = CONTINUOUS, n_seeds: int = 25, n_examples: 
             if k == "delta":
                 widths.append(hi - lo)
                 widths_c.append(2 * half)
-        p = max(np.mean(dist["delta"] <= 0), 1 / nboot)
+        p = (1 + np.sum(dist["delta"] <= 0)) / (nboot + 1)  # as multiboot
         rejects += p <= alpha
         z = est["delta"] / np.sqrt(comps["delta"]["variance"])
         rejects_c += stdtr(comps["delta"]["df"], -z) <= alpha
@@ -146,3 +164,132 @@ def coverage_study(model: SimModel = CONTINUOUS, n_seeds: int = 25, n_examples: 
         "n_experiments": n, "n_seeds": S, "n_examples": J, "n_runs": n_runs, "nboot": nboot,
         "model": model, "design": design,
     }
+
+
+@dataclass(frozen=True)
+class ClusterModel:
+    """Crossed model with examples nested in clusters (e.g. Winogender occupations).
+
+    score[s, r, j] = mu + a_s + c_k(j) + b_j + e_srj, a ~ N(0, sd_seed^2), c ~ N(0,
+    sd_cluster^2), b ~ N(0, sd_example^2), e ~ N(0, sd_noise^2), ``per_cluster`` examples in
+    each of the clusters. The experiment side (paired design) adds an intervention x cluster
+    effect (sd ``sd_cluster_effect``) and an intervention x seed effect (sd
+    ``sd_seed_effect``), both with mean 0: a true null for the difference.
+    """
+
+    mu: float = 0.7
+    sd_seed: float = 0.01
+    sd_cluster: float = 0.1
+    sd_example: float = 0.1
+    sd_noise: float = 0.3
+    sd_cluster_effect: float = 0.05
+    sd_seed_effect: float = 0.005
+    per_cluster: int = 20
+
+    def simulate(self, rng, n_seeds: int, n_clusters: int, n_runs: int):
+        """(base, expt) score matrices (n_seeds * n_runs, n_examples) and the cluster of each
+        example."""
+        J = n_clusters * self.per_cluster
+        cl = np.repeat(np.arange(n_clusters), self.per_cluster)
+        a = np.repeat(rng.normal(0, self.sd_seed, n_seeds), n_runs)[:, None]
+        c = rng.normal(0, self.sd_cluster, n_clusters)[cl][None, :]
+        b = rng.normal(0, self.sd_example, J)[None, :]
+        shape = (n_seeds * n_runs, J)
+        base = self.mu + a + c + b + rng.normal(0, self.sd_noise, shape)
+        ce = rng.normal(0, self.sd_cluster_effect, n_clusters)[cl][None, :]
+        se = np.repeat(rng.normal(0, self.sd_seed_effect, n_seeds), n_runs)[:, None]
+        expt = self.mu + a + c + b + ce + se + rng.normal(0, self.sd_noise, shape)
+        return base, expt, cl
+
+
+def cluster_coverage_study(model: ClusterModel = ClusterModel(), n_clusters: int = 10,
+                           n_seeds: int = 25, n_runs: int = 2, n_experiments: int = 500,
+                           nboot: int = 400, confidence_level: float = 0.95, rng=0) -> dict:
+    """Coverage of the 95% percentile interval when clusters are the resampling unit.
+
+    Every simulated experiment goes through the real :func:`multiboot` (``metric="mean"``,
+    ``cluster_col``, seeds and clusters resampled): the procedure mean of one side, and the
+    paired difference. Returns coverage shares and hit counts for ``base`` and ``delta`` and
+    the one-sided rejection rate of the true null (``delta == 0``) at ``1 - confidence_level``
+    two-sided.
+    """
+    import warnings
+
+    import pandas as pd
+
+    from ..errors import FewClustersWarning, FewSeedsWarning
+    from ..table import MatrixRuns
+    from .modern import multiboot
+
+    rng = np.random.default_rng(rng)
+    info = pd.DataFrame({"pretrain_seed": np.repeat(np.arange(n_seeds), n_runs),
+                         "finetune_seed": np.tile(np.arange(n_runs), n_seeds)})
+    hits = {"base": 0, "delta": 0}
+    rejects = 0
+    for _ in range(n_experiments):
+        yb, ye, cl = model.simulate(rng, n_seeds, n_clusters, n_runs)
+        sides = [MatrixRuns(info, None, None, None, {"cluster": cl}, {"score": y})
+                 for y in (yb, ye)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FewClustersWarning)
+            warnings.simplefilter("ignore", FewSeedsWarning)
+            r = multiboot(sides[0], sides[1], design="paired", metric="mean",
+                          cluster_col="cluster", nboot=nboot, confidence_level=confidence_level,
+                          rng=rng, quiet=True)
+        lo, hi = r.ci["base"]
+        hits["base"] += lo <= model.mu <= hi
+        lo, hi = r.ci["delta"]
+        hits["delta"] += lo <= 0.0 <= hi
+        rejects += r.pvalue_two_sided <= 1 - confidence_level
+    n = n_experiments
+    return {"coverage": {k: v / n for k, v in hits.items()}, "hits": hits,
+            "reject": rejects / n, "rejects": rejects, "n_experiments": n,
+            "n_clusters": n_clusters, "n_seeds": n_seeds, "nboot": nboot, "model": model}
+
+
+def fixed_baseline_study(n_base_seeds: int = 5, n_seeds: int = 25, n_examples: int = 500,
+                         n_runs: int = 2, sd_seed: float = 0.02, sd_example: float = 0.09,
+                         sd_noise: float = 0.3, n_experiments: int = 300, nboot: int = 400,
+                         rng=0) -> dict:
+    """What a fixed baseline with several seeds costs: the basis of ``FixedBaselineWarning``.
+
+    Two procedures with the same mean (a true null for the procedure-level difference): the
+    baseline has ``n_base_seeds`` seeds, the experiment ``n_seeds``; score = 0.7 + a_s + b_j +
+    e (seed effects independent between the procedures, examples shared). Each experiment is
+    analysed with ``design="fixed_baseline"`` (the baseline's seeds averaged, never resampled)
+    and ``design="unpaired"`` through the real :func:`multiboot`. Returns the share of 95%
+    intervals of the difference covering 0 for each design.
+    """
+    import warnings
+
+    import pandas as pd
+
+    from ..table import MatrixRuns
+    from .modern import multiboot
+
+    rng = np.random.default_rng(rng)
+
+    def side(S):
+        a = np.repeat(rng.normal(0, sd_seed, S), n_runs)[:, None]
+        return a, pd.DataFrame({"pretrain_seed": np.repeat(np.arange(S), n_runs),
+                                "finetune_seed": np.tile(np.arange(n_runs), S)})
+
+    hits = {"fixed_baseline": 0, "unpaired": 0}
+    for _ in range(n_experiments):
+        b = rng.normal(0, sd_example, (1, n_examples))
+        (ab, ib), (ae, ie) = side(n_base_seeds), side(n_seeds)
+        yb = 0.7 + ab + b + rng.normal(0, sd_noise, (len(ib), n_examples))
+        ye = 0.7 + ae + b + rng.normal(0, sd_noise, (len(ie), n_examples))
+        base = MatrixRuns(ib, None, run_columns={"score": yb})
+        expt = MatrixRuns(ie, None, run_columns={"score": ye})
+        for design in hits:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                r = multiboot(base, expt, design=design, metric="mean", nboot=nboot, rng=rng,
+                              quiet=True)
+            lo, hi = r.ci["delta"]
+            hits[design] += lo <= 0.0 <= hi
+    return {"coverage": {k: v / n_experiments for k, v in hits.items()}, "hits": hits,
+            "n_experiments": n_experiments, "n_base_seeds": n_base_seeds, "n_seeds": n_seeds,
+            "sd_seed": sd_seed, "sd_example": sd_example, "sd_noise": sd_noise,
+            "n_examples": n_examples, "n_runs": n_runs, "nboot": nboot}

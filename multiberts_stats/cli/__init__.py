@@ -12,14 +12,15 @@ from importlib import import_module
 
 # name -> ("module:function", one-line help)
 COMMANDS = {
-    "checkpoints": ("multiberts_stats.checkpoints:cli_checkpoints", "list a selection of checkpoints"),
-    "tasks": ("multiberts_stats.tasks:cli_tasks", "list the registered tasks"),
-    "run": ("multiberts_stats.runner:cli_run", "run an experiment described in a TOML file"),
-    "status": ("multiberts_stats.runner:cli_status", "show done / pending / failed jobs of a store"),
-    "compare": ("multiberts_stats.analysis:cli_compare", "artifact-vs-procedure comparison from a store"),
-    "report": ("multiberts_stats.analysis:cli_report", "write a Markdown/HTML report with figures"),
+    "checkpoints": ("multiberts_stats.cli.checkpoints:cli_checkpoints", "list a selection of checkpoints"),
+    "tasks": ("multiberts_stats.cli.tasks:cli_tasks", "list the registered tasks"),
+    "run": ("multiberts_stats.cli.run:cli_run", "run an experiment described in a TOML file"),
+    "status": ("multiberts_stats.cli.status:cli_status", "show done / pending / failed jobs of a store"),
+    "compare": ("multiberts_stats.cli.compare:cli_compare", "artifact-vs-procedure comparison from a store"),
+    "report": ("multiberts_stats.cli.report:cli_report", "write a Markdown/HTML report with figures"),
     "demo": ("multiberts_stats.demo:cli_demo", "the offline end-to-end job (family -> runner -> store -> report)"),
-    "published": ("multiberts_stats.published:cli_published", "reproduce the MultiBERTs paper analyses from the published files"),
+    "published": ("multiberts_stats.cli.published:cli_published", "reproduce the MultiBERTs paper analyses from the published files"),
+    "plan": ("multiberts_stats.cli.plan:main", "seeds x runs x examples a target effect or width needs"),
 }
 
 

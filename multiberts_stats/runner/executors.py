@@ -34,13 +34,16 @@ import time
 import traceback
 from pathlib import Path
 
+from multiberts_stats.errors import InputError
 from multiberts_stats.store import Store
+
+from .failures import failure_kind
+from .methods import METHODS
+from .rows import RunContext
 
 __all__ = ["run_job", "execute", "EXECUTORS", "provenance_base"]
 
 EXECUTORS = ("inprocess", "processes", "dask")
-#: whether the user fixed the thread count (then small models do not drop to one thread)
-EXPLICIT_THREADS: dict = {"value": None}
 
 
 @functools.lru_cache(maxsize=1)
@@ -88,19 +91,6 @@ def _set_threads(threads: int | None) -> None:
             torch.set_num_threads(int(threads))
 
 
-def _method(name):
-    if name == "probe":
-        from .probe import run_probe
-        return run_probe
-    if name == "finetune":
-        from .finetune import run_finetune
-        return run_finetune
-    if name == "zeroshot":
-        from .zeroshot import run_zeroshot
-        return run_zeroshot
-    raise ValueError(f"Unknown method {name!r}; expected one of probe, finetune, zeroshot.")
-
-
 def run_job(job, *, quiet: bool = True, threads: int | None = None,
             default_threads: int | None = None) -> dict:
     """Run one job into its store; never raises for a job's own failure.
@@ -121,7 +111,6 @@ def run_job(job, *, quiet: bool = True, threads: int | None = None,
     import torch
 
     threads_before = torch.get_num_threads()
-    EXPLICIT_THREADS["value"] = threads
     try:
         if store.has(key):  # finished by another runner between our check and our claim
             return {"key": key, "status": "skipped", "error": None, "wall_time": 0.0}
@@ -129,11 +118,12 @@ def run_job(job, *, quiet: bool = True, threads: int | None = None,
         store.log_event("start", key, label=job.label())
         started = _dt.datetime.now(_dt.timezone.utc).isoformat()
         try:
-            rows, extra = _method(job.method)(job, store=store, quiet=quiet)
+            ctx = RunContext(store=store, quiet=quiet, fixed_threads=threads is not None)
+            rows, extra = METHODS[job.method].run(job, ctx)
             wall = time.perf_counter() - t0
             prov = {**provenance_base(), "job_key": key, "job": job.describe(),
                     "experiment": job.experiment, "config": job.config,
-                    "seeds": {"pretrain_seed": job.checkpoint.get("pretrain_seed"),
+                    "seeds": {"pretrain_seed": job.checkpoint.seed,
                               "finetune_seed": job.seed},
                     "started_at": started, "wall_time_s": wall, "method_info": extra}
             store.write(key, rows, prov)
@@ -141,10 +131,11 @@ def run_job(job, *, quiet: bool = True, threads: int | None = None,
             return {"key": key, "status": "done", "error": None, "wall_time": wall}
         except Exception as e:  # noqa: BLE001 — a failing job is recorded and the grid goes on
             wall = time.perf_counter() - t0
-            store.record_failure(key, e, job=job.describe(), wall_time=wall)
-            store.log_event("failed", key, error=f"{type(e).__name__}: {e}")
+            kind = failure_kind(e)
+            recorded = store.record_failure(key, e, job=job.describe(), wall_time=wall, kind=kind)
+            store.log_event("failed", key, error=f"{type(e).__name__}: {e}", kind=kind)
             return {"key": key, "status": "failed", "error": f"{type(e).__name__}: {e}",
-                    "wall_time": wall}
+                    "kind": kind, "recorded": recorded, "wall_time": wall}
     finally:
         lock.release()
         gc.collect()
@@ -152,9 +143,24 @@ def run_job(job, *, quiet: bool = True, threads: int | None = None,
             torch.set_num_threads(threads_before)
 
 
-def _worker_init(threads: int) -> None:
+def _exit_with_parent(parent_pid: int, every: float = 1.0) -> None:
+    """In a pool worker: exit as soon as the process that started the pool is gone (a SIGKILL of
+    the runner must not leave its workers computing for nobody)."""
+    import threading
+
+    def watch():
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(every)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _worker_init(threads: int, parent_pid: int) -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _exit_with_parent(parent_pid)
     _set_threads(threads)
 
 
@@ -169,7 +175,7 @@ def execute(jobs, *, executor: str = "inprocess", workers: int | None = None,
             callback=None):
     """Run ``jobs`` with the chosen executor; yields each result dict as it completes."""
     if executor not in EXECUTORS:
-        raise ValueError(f"The `executor` parameter of run_experiment must be one of {EXECUTORS}. "
+        raise InputError(f"The `executor` parameter of run_experiment must be one of {EXECUTORS}. "
                          f"Got {executor!r} instead.")
     jobs = list(jobs)
     if not jobs:
@@ -178,9 +184,6 @@ def execute(jobs, *, executor: str = "inprocess", workers: int | None = None,
         for job in jobs:
             yield run_job(job, quiet=quiet, threads=threads)
         return
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"The `workers` parameter of run_experiment must be a positive integer. "
-                         f"Got {workers!r} instead.")
     if executor == "processes":
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -188,7 +191,7 @@ def execute(jobs, *, executor: str = "inprocess", workers: int | None = None,
         n = workers or min(len(jobs), os.cpu_count() or 1)
         t = _threads_for(n, threads)
         with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"),
-                                 initializer=_worker_init, initargs=(t,)) as pool:
+                                 initializer=_worker_init, initargs=(t, os.getpid())) as pool:
             futs = {pool.submit(run_job, job, quiet=True, threads=threads, default_threads=t): job
                     for job in jobs}
             for fut in as_completed(futs):
@@ -226,9 +229,7 @@ def _result_or_crash(fut, job) -> dict:
     except Exception as e:  # noqa: BLE001
         store = Store(job.store)
         msg = f"the worker running this job died: {type(e).__name__}: {e}"
-        try:
-            store.record_failure(job.key, msg, job=job.describe(),
-                                 traceback="".join(traceback.format_exception(e)))
-        except OSError:
-            pass
-        return {"key": job.key, "status": "failed", "error": msg, "wall_time": 0.0}
+        recorded = store.record_failure(job.key, msg, job=job.describe(), kind="environment",
+                                        traceback="".join(traceback.format_exception(e)))
+        return {"key": job.key, "status": "failed", "error": msg, "kind": "environment",
+                "recorded": recorded, "wall_time": 0.0}

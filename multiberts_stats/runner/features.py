@@ -17,9 +17,10 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["extract_features", "extract_word_features", "cached_features", "POOLINGS", "DTYPES"]
+__all__ = ["extract_features", "extract_word_features", "cached_features", "cache_key",
+           "length_sorted_batches", "POOLINGS", "DTYPES"]
 
-POOLINGS = ("cls", "mean")
+POOLINGS = ("cls", "mean", "last")
 DTYPES = ("float32", "bfloat16", "float16")
 
 
@@ -47,7 +48,7 @@ def _encoder(model):
     return base if base is not None else model
 
 
-def _batches(lengths: np.ndarray, batch_size: int, max_tokens: int | None):
+def length_sorted_batches(lengths: np.ndarray, batch_size: int, max_tokens: int | None):
     """Indices sorted by length (longest first), cut into batches."""
     order = np.argsort(-lengths, kind="stable")
     batch: list[int] = []
@@ -97,8 +98,9 @@ def extract_features(model, tokenizer, texts: Sequence[str], text_pair: Sequence
     tokenizer : transformers tokenizer
     texts, text_pair : sequences of str
         The sentences (and second sentences for pair tasks).
-    pooling : {"cls", "mean"}
-        The [CLS] vector, or the mean over the real (non-padding) tokens.
+    pooling : {"cls", "mean", "last"}
+        The [CLS] vector (encoders), the mean over the real (non-padding) tokens, or the last
+        real token (decoders: the only position that has seen the whole sentence).
     layers : sequence of int, optional
         Layers to keep (0 = embeddings); all by default.
     batch_size, max_tokens : int
@@ -152,6 +154,14 @@ def extract_features(model, tokenizer, texts: Sequence[str], text_pair: Sequence
     if bad:
         raise ValueError(f"The `layers` parameter of extract_features must hold layer indices in "
                          f"0..{n_layers - 1}. Got {bad} instead.")
+    if pooling == "cls":
+        from multiberts_stats.checkpoints import is_causal_config
+
+        if is_causal_config(enc.config):
+            raise ValueError(f"The `pooling` parameter of extract_features is 'cls', but "
+                             f"{type(model).__name__} is a decoder: its first token sees only "
+                             "itself. Use 'mean' or 'last' (the last token has seen the "
+                             "whole sentence).")
     hidden = int(enc.config.hidden_size)
     out = np.zeros((len(keep), len(texts), hidden), dtype=np.float32)
     if not texts:
@@ -169,15 +179,22 @@ def extract_features(model, tokenizer, texts: Sequence[str], text_pair: Sequence
     bar = tqdm(total=len(texts), desc=desc, disable=quiet, leave=False, unit="sent")
     try:
         with torch.inference_mode(), _autocast(device, dtype):
-            for b in _batches(lengths, int(batch_size), max_tokens):
+            for b in length_sorted_batches(lengths, int(batch_size), max_tokens):
                 tid, mask = _pad([ids[i] for i in b], pad_id)
                 tt = _pad([types[i] for i in b], 0)[0] if types is not None else None
                 hs = _forward(enc, tid, mask, tt, device)
                 m = mask.to(hs[0].device).unsqueeze(-1).float()
                 denom = m.sum(1).clamp(min=1.0)
+                last = mask.sum(1).to(hs[0].device) - 1  # right padding: the last real token
+                rows = torch.arange(len(b), device=hs[0].device)
                 for j, layer in enumerate(keep):
                     h = hs[layer].float()
-                    v = h[:, 0] if pooling == "cls" else (h * m).sum(1) / denom
+                    if pooling == "cls":
+                        v = h[:, 0]
+                    elif pooling == "last":
+                        v = h[rows, last]
+                    else:
+                        v = (h * m).sum(1) / denom
                     out[j, b] = v.cpu().numpy()
                 bar.update(len(b))
     finally:
@@ -219,24 +236,12 @@ def extract_word_features(model, tokenizer, sentences: Sequence[Sequence[str]], 
     sent_index = np.repeat(np.arange(len(sentences)), [len(s) for s in sentences])
     if not sentences:
         return out, sent_index
-    try:
-        from multiberts_stats.tasks.pos import align_words_to_subtokens
-    except ImportError:
-        align_words_to_subtokens = None
-    if align_words_to_subtokens is not None:
-        aligned = [align_words_to_subtokens(ws, tokenizer, "first" if aggregate == "first" else "mean",
-                                            max_length=max_length) for ws in sentences]
-        ids = [a[0] for a in aligned]
-        positions = [a[1] for a in aligned]
-    else:
-        encd = tokenizer(sentences, is_split_into_words=True, truncation=True, max_length=max_length,
-                         padding=False, return_attention_mask=False)
-        ids = encd["input_ids"]
-        positions = []
-        for i, ws in enumerate(sentences):
-            wid = [-1 if w is None else w for w in encd.word_ids(i)]
-            pos = [[j for j, w in enumerate(wid) if w == k] for k in range(len(ws))]
-            positions.append([p[:1] if aggregate == "first" else p for p in pos])
+    from multiberts_stats.tasks.pos import align_words_to_subtokens
+
+    aligned = [align_words_to_subtokens(ws, tokenizer, aggregate, max_length=max_length)
+               for ws in sentences]
+    ids = [a[0] for a in aligned]
+    positions = [a[1] for a in aligned]
     lengths = np.array([len(s) for s in ids])
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     from tqdm.auto import tqdm
@@ -245,7 +250,7 @@ def extract_word_features(model, tokenizer, sentences: Sequence[Sequence[str]], 
     enc.eval()
     try:
         with torch.inference_mode(), _autocast(device, dtype):
-            for b in _batches(lengths, int(batch_size), None):
+            for b in length_sorted_batches(lengths, int(batch_size), None):
                 tid, mask = _pad([ids[i] for i in b], pad_id)
                 hs = _forward(enc, tid, mask, None, device)
                 stack = torch.stack([hs[layer].float() for layer in keep]).cpu().numpy()

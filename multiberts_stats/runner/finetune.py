@@ -12,21 +12,63 @@ for binary tasks, the value for regression).  The fine-tuned weights are saved u
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import tempfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from .probe import base_rows, subsample
-from .resolve import load_model, quiet_transformers, resolve_task
+from .loading import load_model, resolve_task
+from .rows import base_rows, subsample
+from .settings import check_positive_int, parse_seeds, setting_error
 
-__all__ = ["run_finetune", "FINETUNE_DEFAULTS"]
+__all__ = ["run", "validate", "grid", "DEFAULTS", "GRID_KEYS"]
 
-FINETUNE_DEFAULTS = {"learning_rate": 2e-5, "epochs": 3, "batch_size": 32, "warmup": 0.1,
-                     "weight_decay": 0.01, "max_train": None, "max_eval": None, "max_length": 128,
-                     "save_weights": False, "eval_batch_size": 64}
+#: every setting of ``[methods.finetune]`` and its default (the one place they are defined)
+DEFAULTS = {"learning_rate": 2e-5, "epochs": 3, "batch_size": 32, "warmup": 0.1,
+            "weight_decay": 0.01, "max_train": None, "max_eval": None, "max_length": 128,
+            "seeds": None, "save_weights": False, "train_split": None, "eval_split": None,
+            "eval_batch_size": 64}
+#: settings that may be lists: each list is an axis of the hyper-parameter grid
+GRID_KEYS = ("learning_rate", "epochs", "batch_size", "warmup", "weight_decay", "max_train")
+
+
+def validate(s: dict, where: str = "methods.finetune") -> dict:
+    """Check complete fine-tuning settings (defaults merged in); returns them normalised."""
+    s = dict(s)
+    if s["seeds"] is not None:
+        s["seeds"] = parse_seeds(s["seeds"], f"{where}.seeds")
+    for b in (s["batch_size"] if isinstance(s["batch_size"], list) else [s["batch_size"]]):
+        check_positive_int(f"{where}.batch_size", b)
+    for k, lo, hi in (("learning_rate", 0, 1), ("warmup", 0, 1), ("weight_decay", 0, 10)):
+        vals = s[k] if isinstance(s[k], list) else [s[k]]
+        if not vals or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v < hi
+                           or (k == "learning_rate" and v <= 0) for v in vals):
+            raise setting_error(f"{where}.{k}", f"must be a number in [{lo}, {hi}) or a list of them", s[k])
+    vals = s["epochs"] if isinstance(s["epochs"], list) else [s["epochs"]]
+    if not vals or any(isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0 for v in vals):
+        raise setting_error(f"{where}.epochs", "must be a positive number or a list of them", s["epochs"])
+    for v in (s["max_train"] if isinstance(s["max_train"], list) else [s["max_train"]]):
+        check_positive_int(f"{where}.max_train", v, allow_none=True)
+    check_positive_int(f"{where}.max_eval", s["max_eval"], allow_none=True)
+    check_positive_int(f"{where}.max_length", s["max_length"])
+    check_positive_int(f"{where}.eval_batch_size", s["eval_batch_size"])
+    if not isinstance(s["save_weights"], bool):
+        raise setting_error(f"{where}.save_weights", "must be true or false", s["save_weights"])
+    return s
+
+
+def grid(s: dict) -> tuple[list[dict], dict]:
+    """Every point of the hyper-parameter grid (lists in :data:`GRID_KEYS` are axes), and the
+    settings that are not grid axes."""
+    axes = [k for k in GRID_KEYS if isinstance(s.get(k), list)]
+    points = []
+    for point in itertools.product(*[s[k] for k in axes]):
+        hp = {k: s[k] for k in GRID_KEYS}
+        hp.update(zip(axes, point))
+        points.append(hp)
+    return points, {k: v for k, v in s.items() if k not in GRID_KEYS}
 
 
 class _Encoded:
@@ -52,23 +94,31 @@ def _encode(tok, df, cols, max_length):
                     truncation=True, max_length=max_length, padding=False))
 
 
-def run_finetune(job, *, store, quiet: bool = True):
+def run(job, ctx):
     """Run one fine-tuning job; returns (rows, provenance extras)."""
     import torch
-    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
+    from transformers import (
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
 
-    s = {**FINETUNE_DEFAULTS, **job.settings, **job.hparams}
+    from multiberts_stats.checkpoints import quiet_transformers
+
+    s = {**job.settings, **job.hparams}
+    store, quiet = ctx.store, ctx.quiet
     task = resolve_task(job.task)
     if task.level != "sentence":
         raise ValueError(f"Fine-tuning needs a sentence-level task; {task.name!r} is {task.level!r}.")
     train_df = subsample(task.load(job.train_split), s["max_train"], seed=0)
     eval_df = subsample(task.load(job.eval_split), s["max_eval"], seed=0)
-    regression = task.num_labels == 1
+    regression = task.label_space is None
     seed = int(job.seed)
     set_seed(seed)
-    model, tok = load_model(job.checkpoint, "classifier", num_labels=task.num_labels, seed=seed,
-                            device=job.device)
-    cols = task.text_columns
+    model, tok = load_model(job.checkpoint, "classifier", num_labels=task.num_outputs, seed=seed,
+                            device=job.device, auto_threads=not ctx.fixed_threads)
+    cols = task.text_fields
     ytr = train_df["label"].to_numpy(dtype=np.float32 if regression else np.int64)
     train_ds = _Encoded(_encode(tok, train_df, cols, s["max_length"]), ytr.tolist())
     eval_ds = _Encoded(_encode(tok, eval_df, cols, s["max_length"]))

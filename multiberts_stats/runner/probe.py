@@ -12,26 +12,67 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import logging
+import warnings
 
 import numpy as np
 import pandas as pd
 
-from .features import cache_key, cached_features, extract_features, extract_word_features
-from .resolve import checkpoint_identity, load_model, resolve_task
+from multiberts_stats.errors import DataWarning
 
-__all__ = ["fit_probe", "run_probe", "subsample", "PROBE_DEFAULTS"]
+from .features import (
+    cache_key,
+    cached_features,
+    extract_features,
+    extract_word_features,
+)
+from .loading import load_model, resolve_task
+from .rows import base_rows, train_eval_frames
+from .settings import check_positive_int, parse_seeds, setting_error
 
-PROBE_DEFAULTS = {"layers": None, "pooling": "mean", "C": [0.001, 0.01, 0.1, 1.0], "folds": 3,
-                  "max_train": 4000, "max_eval": None, "batch_size": 32, "max_length": 128,
-                  "max_iter": 1000, "word_pooling": "first"}
+__all__ = ["fit_probe", "run", "validate", "grid", "DEFAULTS"]
+
+logger = logging.getLogger(__name__)
+
+#: every setting of ``[methods.probe]`` and its default (the one place they are defined)
+DEFAULTS = {"layers": "all", "pooling": "mean", "C": [0.001, 0.01, 0.1, 1.0], "folds": 3,
+            "max_train": 4000, "max_eval": None, "batch_size": 32, "max_length": 128,
+            "max_iter": 1000, "seeds": None, "train_split": None, "eval_split": None,
+            "word_pooling": "first"}
 
 
-def subsample(df: pd.DataFrame, n: int | None, seed: int = 0) -> pd.DataFrame:
-    """At most ``n`` rows, drawn without replacement by a fixed seed (order of the file kept)."""
-    if n is None or len(df) <= n:
-        return df
-    idx = np.sort(np.random.default_rng(seed).choice(len(df), size=int(n), replace=False))
-    return df.iloc[idx].reset_index(drop=True)
+def validate(s: dict, where: str = "methods.probe") -> dict:
+    """Check complete probe settings (defaults merged in); returns them normalised."""
+    s = dict(s)
+    if s["seeds"] is not None:
+        s["seeds"] = parse_seeds(s["seeds"], f"{where}.seeds")
+    check_positive_int(f"{where}.batch_size", s["batch_size"])
+    if s["word_pooling"] not in ("first", "mean"):
+        raise setting_error(f"{where}.word_pooling", "must be 'first' or 'mean'", s["word_pooling"])
+    if s["pooling"] not in ("cls", "mean", "last"):
+        raise setting_error(f"{where}.pooling", "must be 'cls', 'mean' or 'last' (decoders: the "
+                            "last token)", s["pooling"])
+    if s["layers"] != "all":
+        if not isinstance(s["layers"], list) or not s["layers"] or any(
+                isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in s["layers"]):
+            raise setting_error(f"{where}.layers", "must be 'all' or a non-empty list of layer "
+                                "indices >= 0", s["layers"])
+    C = s["C"] if isinstance(s["C"], list) else [s["C"]]
+    if not C or any(isinstance(c, bool) or not isinstance(c, (int, float)) or c <= 0 for c in C):
+        raise setting_error(f"{where}.C", "must be a positive number or a non-empty list of them", s["C"])
+    s["C"] = [float(c) for c in C]
+    if isinstance(s["folds"], bool) or not isinstance(s["folds"], int) or s["folds"] < 2:
+        raise setting_error(f"{where}.folds", "must be an integer >= 2", s["folds"])
+    check_positive_int(f"{where}.max_train", s["max_train"], allow_none=True)
+    check_positive_int(f"{where}.max_eval", s["max_eval"], allow_none=True)
+    check_positive_int(f"{where}.max_length", s["max_length"])
+    check_positive_int(f"{where}.max_iter", s["max_iter"])
+    return s
+
+
+def grid(s: dict) -> tuple[list[dict], dict]:
+    """The probe's one grid point (what goes in the ``hparams`` column) and its settings."""
+    return [{"pooling": s["pooling"], "C": s["C"], "max_train": s["max_train"]}], dict(s)
 
 
 def fit_probe(X_train, y_train, X_eval, *, C=(0.001, 0.01, 0.1, 1.0), folds: int = 3, seed: int = 0,
@@ -99,40 +140,31 @@ def fit_probe(X_train, y_train, X_eval, *, C=(0.001, 0.01, 0.1, 1.0), folds: int
     return pred, score, float(np.ravel(model.C_)[0])
 
 
+def _token_max_length(model, tokenizer, setting: int) -> int:
+    """The sub-token budget of a token probe: at least 256 (sentences of a treebank run long) or
+    the `max_length` setting, but never beyond the model's position table or its tokenizer's
+    limit (a model with 128 positions gets 128)."""
+    cfg = getattr(model, "config", None)
+    limits = [int(x) for x in (getattr(cfg, "max_position_embeddings", None),
+                               getattr(tokenizer, "model_max_length", None))
+              if isinstance(x, int) and 0 < x <= 100_000]
+    return min([max(int(setting), 256), *limits])
+
+
 def _ids_hash(ids) -> str:
     return hashlib.sha256("\x1f".join(map(str, ids)).encode()).hexdigest()[:16]
 
 
-def base_rows(job, eval_df: pd.DataFrame, *, layer=None) -> pd.DataFrame:
-    from multiberts_stats.store import canonical_json
-
-    c = job.checkpoint
-    n = len(eval_df)
-    return pd.DataFrame({
-        "family": [str(c["family"])] * n, "checkpoint": [str(c["checkpoint"])] * n,
-        "pretrain_seed": np.full(n, int(c["pretrain_seed"]), dtype=np.int64),
-        "step": np.full(n, int(c["step"]), dtype=np.int64),
-        "task": [job.task_name] * n, "split": [job.eval_split] * n, "method": [job.method] * n,
-        "layer": pd.array([layer] * n, dtype="Int64"),
-        "finetune_seed": np.full(n, int(job.seed), dtype=np.int64),
-        "hparams": [canonical_json(job.hparams)] * n,
-        "example_id": eval_df["example_id"].astype(str).to_numpy(),
-        "label": pd.to_numeric(eval_df["label"]).astype(float).to_numpy(),
-        "prediction": np.full(n, np.nan), "score": np.full(n, np.nan),
-        "cluster": (eval_df["cluster"].astype(str).to_numpy() if "cluster" in eval_df
-                    else eval_df["example_id"].astype(str).to_numpy()),
-    })
+def _layers(s, n_layers, job):
+    layers = range(n_layers) if s["layers"] == "all" else s["layers"]
+    bad = [x for x in layers if not 0 <= int(x) < n_layers]
+    if bad:
+        raise ValueError(f"The `layers` setting of the probe must hold layers in 0..{n_layers - 1} "
+                         f"for {job.checkpoint.name}. Got {bad} instead.")
+    return list(layers)
 
 
-def _holdout(df: pd.DataFrame, part: str) -> pd.DataFrame:
-    """Half of a split's examples (a fixed shuffle), when training and evaluation share a split."""
-    idx = np.random.default_rng(0).permutation(len(df))
-    half = len(df) // 2
-    keep = np.sort(idx[:half] if part == "train" else idx[half:])
-    return df.iloc[keep].reset_index(drop=True)
-
-
-def run_probe(job, *, store, quiet: bool = True):
+def run(job, ctx):
     """Run one probe job: rows for every probed layer and provenance extras.
 
     Sentence tasks: one feature vector per example ([CLS] or mean pooling).  Token tasks (POS):
@@ -142,32 +174,32 @@ def run_probe(job, *, store, quiet: bool = True):
     training and evaluation splits are the same split, the probe trains on a fixed half of its
     examples and is evaluated on the other half.
     """
-    s = {**PROBE_DEFAULTS, **job.settings}
+    s = job.settings
+    store, quiet = ctx.store, ctx.quiet
     task = resolve_task(job.task)
     if task.level == "token":
-        return _run_token_probe(job, task, s, store=store, quiet=quiet)
+        return _run_token_probe(job, task, s, ctx)
     if task.level != "sentence":
         raise ValueError(f"Probing needs a sentence- or token-level task; {task.name!r} is "
                          f"{task.level!r} (score it with the zeroshot method).")
-    train_df, eval_df = _splits(job, task, s)
+    train_df, eval_df = train_eval_frames(job, task, s["max_train"], s["max_eval"])
     state = {"model": None}
 
     def model():
         if state["model"] is None:
-            state["model"] = load_model(job.checkpoint, "encoder", device=job.device, dtype=job.dtype)
+            state["model"] = load_model(job.checkpoint, "encoder", device=job.device,
+                                        auto_threads=not ctx.fixed_threads)
         return state["model"]
 
     def feats(df, split):
-        key = cache_key(ckpt=checkpoint_identity(job.checkpoint), task=job.task_name,
+        key = cache_key(ckpt=job.checkpoint.identity(), task=job.task_name,
                         spec=repr(job.task), split=split, ids=_ids_hash(df["example_id"]),
                         pooling=s["pooling"], max_length=s["max_length"], dtype=job.dtype,
-                        level=task.level, text=task.text_columns)
-        if task.level == "token":
-            raise NotImplementedError("token-level probing goes through run_token_probe")
+                        level=task.level, text=task.text_fields)
 
         def compute():
             m, tok = model()
-            cols = task.text_columns
+            cols = task.text_fields
             return extract_features(m, tok, df[cols[0]].tolist(),
                                     df[cols[1]].tolist() if len(cols) > 1 else None,
                                     pooling=s["pooling"], batch_size=s["batch_size"],
@@ -181,13 +213,8 @@ def run_probe(job, *, store, quiet: bool = True):
     finally:
         state["model"] = None
         gc.collect()
-    n_layers = Ftr.shape[0]
-    layers = range(n_layers) if s["layers"] in (None, "all") else s["layers"]
-    bad = [x for x in layers if not 0 <= int(x) < n_layers]
-    if bad:
-        raise ValueError(f"The `layers` setting of the probe must hold layers in 0..{n_layers - 1} "
-                         f"for {job.checkpoint['checkpoint']}. Got {bad} instead.")
-    regression = task.num_labels == 1
+    layers = _layers(s, Ftr.shape[0], job)
+    regression = task.label_space is None
     frames, chosen = [], {}
     from tqdm.auto import tqdm
 
@@ -204,36 +231,29 @@ def run_probe(job, *, store, quiet: bool = True):
                                                   "features_cached": bool(hit_tr and hit_ev)}
 
 
-def _splits(job, task, s):
-    if job.train_split == job.eval_split:
-        full = task.load(job.eval_split)
-        return (subsample(_holdout(full, "train"), s["max_train"], seed=0),
-                subsample(_holdout(full, "eval"), s["max_eval"], seed=0))
-    return (subsample(task.load(job.train_split), s["max_train"], seed=0),
-            subsample(task.load(job.eval_split), s["max_eval"], seed=0))
-
-
-def _run_token_probe(job, task, s, *, store, quiet):
+def _run_token_probe(job, task, s, ctx):
     from multiberts_stats.store import canonical_json
 
-    train_df, eval_df = _splits(job, task, s)
-    words_col = task.text_columns[0]
+    store, quiet = ctx.store, ctx.quiet
+    train_df, eval_df = train_eval_frames(job, task, s["max_train"], s["max_eval"])
+    words_col = task.text_fields[0]
     agg = s.get("word_pooling", "first")
     state = {"model": None}
 
     def feats(df, split):
-        key = cache_key(ckpt=checkpoint_identity(job.checkpoint), task=job.task_name,
+        key = cache_key(ckpt=job.checkpoint.identity(), task=job.task_name,
                         spec=repr(job.task), split=split, ids=_ids_hash(df["example_id"]),
                         word_pooling=agg, max_length=s["max_length"], dtype=job.dtype, level="token")
 
         def compute():
             if state["model"] is None:
-                state["model"] = load_model(job.checkpoint, "encoder", device=job.device)
+                state["model"] = load_model(job.checkpoint, "encoder", device=job.device,
+                                            auto_threads=not ctx.fixed_threads)
             m, tok = state["model"]
             return extract_word_features(m, tok, df[words_col].tolist(), batch_size=s["batch_size"],
-                                         max_length=max(int(s["max_length"]), 256), device=job.device,
-                                         dtype=job.dtype, quiet=quiet, aggregate=agg,
-                                         desc=f"word features {split}")[0]
+                                         max_length=_token_max_length(m, tok, s["max_length"]),
+                                         device=job.device, dtype=job.dtype, quiet=quiet,
+                                         aggregate=agg, desc=f"word features {split}")[0]
         return cached_features(store.features_dir, key, compute)
 
     try:
@@ -252,14 +272,22 @@ def _run_token_probe(job, task, s, *, store, quiet):
     sid, widx, yev = words(eval_df)
     ok_tr = ~np.isnan(Ftr[0]).any(1)
     ok_ev = ~np.isnan(Fev[0]).any(1)
-    n_layers = Ftr.shape[0]
-    layers = range(n_layers) if s["layers"] in (None, "all") else s["layers"]
+    for split, ok, df in ((job.train_split, ok_tr, train_df), (job.eval_split, ok_ev, eval_df)):
+        if not ok.all():
+            sent = np.repeat(np.arange(len(df)), df[words_col].map(len).to_numpy())
+            cut = np.unique(sent[~ok])
+            msg = (f"{int((~ok).sum())} of {len(ok)} words of the {split!r} split ({len(cut)} "
+                   f"sentence(s), e.g. {df['example_id'].iloc[int(cut[0])]!r}) fall past the longest "
+                   f"input {job.checkpoint.name} takes and are left out of the probe")
+            warnings.warn(msg, DataWarning, stacklevel=2)
+            logger.warning("%s: %s", job.label(), msg)
+    layers = _layers(s, Ftr.shape[0], job)
     c = job.checkpoint
     n = int(ok_ev.sum())
     base = pd.DataFrame({
-        "family": [str(c["family"])] * n, "checkpoint": [str(c["checkpoint"])] * n,
-        "pretrain_seed": np.full(n, int(c["pretrain_seed"]), dtype=np.int64),
-        "step": np.full(n, int(c["step"]), dtype=np.int64), "task": [job.task_name] * n,
+        "family": [str(c.family)] * n, "checkpoint": [str(c.name)] * n,
+        "revision": [str(c.revision or "")] * n, "pretrain_seed": np.full(n, int(c.seed), dtype=np.int64),
+        "step": np.full(n, int(c.step), dtype=np.int64), "task": [job.task_name] * n,
         "split": [job.eval_split] * n, "method": [job.method] * n,
         "finetune_seed": np.full(n, int(job.seed), dtype=np.int64),
         "hparams": [canonical_json(job.hparams)] * n,

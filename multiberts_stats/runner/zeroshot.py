@@ -1,4 +1,7 @@
-"""Zero-shot scoring with the masked-LM head (Winogender and any task that brings a scorer).
+"""Zero-shot scoring with the LM head (Winogender, minimal pairs and any task with a scorer).
+
+Encoders are loaded with their masked-LM head, decoders (PolyPythias) with their causal-LM head;
+tasks that score causal LMs (minimal pairs) say so with ``causal_scoring = True``.
 
 The task module owns the scoring rule (e.g. :func:`multiberts_stats.tasks.score_winogender`:
 pseudo-log-likelihood of the sentence with the pronoun replaced by each candidate, batched);
@@ -10,58 +13,61 @@ of the evaluation split and stores one row per example with the task's extra col
 from __future__ import annotations
 
 import gc
-import inspect
 
 import numpy as np
 import pandas as pd
 
-from .probe import base_rows
-from .resolve import load_model, resolve_task
+from .loading import load_model, resolve_task
+from .rows import base_rows, subsample
+from .settings import check_positive_int, setting_error
 
-__all__ = ["run_zeroshot", "ZEROSHOT_DEFAULTS"]
+__all__ = ["run", "validate", "grid", "DEFAULTS"]
 
-ZEROSHOT_DEFAULTS = {"batch_size": 32, "options": {}, "max_eval": None}
+#: every setting of ``[methods.zeroshot]`` and its default (the one place they are defined)
+DEFAULTS = {"batch_size": 32, "eval_split": None, "options": {}, "max_eval": None}
 _AMP = {"bfloat16": "bf16", "float16": "fp16", "float32": None}
 
 
-def _scorer(task):
-    t = task.task
-    for name in ("score", "scorer", "zeroshot", "score_zeroshot"):
-        fn = getattr(t, name, None)
-        if callable(fn):
-            return fn
-    if "winogender" in task.name.lower():
-        from multiberts_stats import tasks as T
-
-        fn = getattr(T, "score_winogender", None)
-        if fn is None:
-            from multiberts_stats.tasks import winogender as W
-            fn = W.score_winogender
-        return fn
-    raise ValueError(f"The task {task.name!r} has no zero-shot scorer (a `score(model, tokenizer, "
-                     f"examples)` method); zero-shot scoring needs one.")
+def validate(s: dict, where: str = "methods.zeroshot") -> dict:
+    """Check complete zero-shot settings (defaults merged in)."""
+    s = dict(s)
+    check_positive_int(f"{where}.batch_size", s["batch_size"])
+    check_positive_int(f"{where}.max_eval", s["max_eval"], allow_none=True)
+    if not isinstance(s["options"], dict):
+        raise setting_error(f"{where}.options", "must be a table of keyword arguments for the scorer",
+                            s["options"])
+    return s
 
 
-def _call(fn, model, tok, examples, **kw):
-    params = inspect.signature(fn).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        kw = {k: v for k, v in kw.items() if k in params}
-    return fn(model, tok, examples, **kw)
+def grid(s: dict) -> tuple[list[dict], dict]:
+    return [{}], dict(s)
 
 
-def run_zeroshot(job, *, store, quiet: bool = True):
-    """Run one zero-shot job; returns (rows, provenance extras)."""
-    s = {**ZEROSHOT_DEFAULTS, **job.settings}
+def run(job, ctx):
+    """Run one zero-shot job with the task's own scorer; returns (rows, provenance extras)."""
+    s = job.settings
     task = resolve_task(job.task)
-    examples = task.load(job.eval_split)
-    if s["max_eval"] is not None:
-        from .probe import subsample
-        examples = subsample(examples, int(s["max_eval"]), seed=0)
-    scorer = _scorer(task)
-    model, tok = load_model(job.checkpoint, "masked_lm", device=job.device)
+    scorer = task.zeroshot_scorer()
+    if scorer is None:
+        raise ValueError(f"The task {task.name!r} has no zero-shot scorer (its zeroshot_scorer() "
+                         "returns None); score it with the probe or finetune method instead.")
+    examples = subsample(task.load(job.eval_split), s["max_eval"], seed=0)
+    # the checkpoint's own LM head: a masked LM (encoders) or a causal LM (decoders); a task
+    # whose scorer needs a masked LM refuses a decoder before it is loaded
+    from multiberts_stats.checkpoints import checkpoint_is_causal
+
+    if not getattr(task, "causal_scoring", False) and checkpoint_is_causal(
+            job.checkpoint.to_catalog(), checkpoint_root=job.checkpoint.checkpoint_root):
+        raise ValueError(f"The task {task.name!r} is scored zero-shot with a masked LM "
+                         f"(pseudo-log-likelihood), and the checkpoint {job.checkpoint.where} is "
+                         "a decoder (a causal LM without a masked-LM head). Score decoders on "
+                         "tasks with causal scoring (minimal pairs: BLiMP, CrowS-Pairs, pair "
+                         "files), or probe / fine-tune them.")
+    model, tok = load_model(job.checkpoint, "lm", device=job.device,
+                            auto_threads=not ctx.fixed_threads)
     try:
-        out = _call(scorer, model, tok, examples, batch_size=int(s["batch_size"]), device=job.device,
-                    quiet=quiet, amp=_AMP[job.dtype], **dict(s["options"]))
+        out = scorer(model, tok, examples, batch_size=int(s["batch_size"]), device=job.device,
+                     quiet=ctx.quiet, amp=_AMP[job.dtype], **dict(s["options"]))
     finally:
         del model
         gc.collect()
@@ -87,7 +93,7 @@ def run_zeroshot(job, *, store, quiet: bool = True):
                      else np.nan)
     if "label" in out.columns and examples["label"].isna().all():
         rows["label"] = pd.to_numeric(out["label"]).astype(float).to_numpy()
-    text = set(task.text_columns)
+    text = set(task.text_fields)
     declared = set(task.extra_columns)
     for src, only in ((examples.reset_index(drop=True), declared), (out.reset_index(drop=True), None)):
         for c in src.columns:

@@ -21,64 +21,54 @@ alignment functions import them when called.
 
 from __future__ import annotations
 
-import argparse
-import sys
-
-from .base import (DATA_ENV, KINDS, DataNotFoundError, Task, TaskError, UnknownTaskError,
-                   describe_tasks, get_task, list_tasks, register_task)
+from .base import (
+    CACHE_ENV,
+    DATA_ENV,
+    KINDS,
+    DataNotFoundError,
+    Task,
+    TaskError,
+    TaskLike,
+    UnknownTaskError,
+    cache_dir,
+    describe_tasks,
+    get_task,
+    list_tasks,
+    register_task,
+)
+from .blimp import BLIMP, BLIMP_TASKS, BlimpTask, blimp_task
+from .crows import CROWS_PAIRS, CrowsPairsTask, score_crows_pairs
 from .custom import FileTask, task_from_config, task_from_file
 from .glue import GLUE_TASKS, GlueTask
+from .minimal_pairs import (
+    MinimalPairTask,
+    causal_log_likelihood,
+    minimal_pair_task,
+    score_minimal_pairs,
+)
 from .pos import POS, UPOS, PosTask, align_words_to_subtokens, explode_tokens
 from .readers import MalformedFileError, read_conllu, read_table, read_tsv
-from .winogender import (WINOGENDER, WinogenderTask, pronoun_probabilities, pseudo_log_likelihood,
-                         rewrite_sentence, score_winogender)
+from .winogender import (
+    WINOGENDER,
+    WinogenderTask,
+    pronoun_probabilities,
+    pseudo_log_likelihood,
+    rewrite_sentence,
+    score_winogender,
+)
 
 __all__ = [
     "Task", "GlueTask", "WinogenderTask", "PosTask", "FileTask",
     "get_task", "list_tasks", "register_task", "describe_tasks", "task_from_file", "task_from_config",
-    "cli_tasks", "score_winogender", "pseudo_log_likelihood", "pronoun_probabilities",
+    "score_winogender", "pseudo_log_likelihood", "pronoun_probabilities",
     "rewrite_sentence", "align_words_to_subtokens", "explode_tokens", "UPOS", "KINDS", "DATA_ENV",
+    "CACHE_ENV", "TaskLike", "cache_dir",
     "TaskError", "UnknownTaskError", "DataNotFoundError", "MalformedFileError",
     "read_tsv", "read_conllu", "read_table",
+    "MinimalPairTask", "BlimpTask", "CrowsPairsTask", "minimal_pair_task", "blimp_task",
+    "score_minimal_pairs", "score_crows_pairs", "causal_log_likelihood",
 ]
 
-for _t in [*GLUE_TASKS, WINOGENDER, POS]:
+for _t in [*GLUE_TASKS, WINOGENDER, POS, *BLIMP_TASKS, BLIMP, CROWS_PAIRS]:
     register_task(_t, overwrite=True)
 del _t
-
-
-def cli_tasks(argv: list[str]) -> int:
-    """``multiberts-stats tasks``: list the registered tasks and where their data would come from."""
-    ap = argparse.ArgumentParser(prog="multiberts-stats tasks",
-                                 description="List the registered tasks: kind, text fields, labels, "
-                                             "metrics (first = primary), resampling unit, splits and "
-                                             "where the data would be read from.")
-    ap.add_argument("names", nargs="*", help="only these tasks")
-    ap.add_argument("--data-dir", help=f"local data root (default ${DATA_ENV}, else the hub)")
-    ap.add_argument("--kind", choices=KINDS, help="only tasks of this kind")
-    ap.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    ap.add_argument("--count", action="store_true",
-                    help="also load each task's default split and print its number of examples")
-    args = ap.parse_args(argv)
-    try:
-        names = [get_task(n).name for n in args.names] if args.names else list_tasks(args.kind)
-    except TaskError as e:
-        print(f"multiberts-stats tasks: {e}", file=sys.stderr)
-        return 2
-    df = describe_tasks(args.data_dir)
-    df = df[df["name"].isin(names)].reset_index(drop=True)
-    if args.count:
-        counts = []
-        for n in df["name"]:
-            try:
-                counts.append(str(len(get_task(n).load(data_dir=args.data_dir))))
-            except Exception as e:  # noqa: BLE001 - shown, not hidden
-                counts.append(f"error: {type(e).__name__}")
-        df.insert(len(df.columns) - 1, "n", counts)
-    if args.format == "csv":
-        df.to_csv(sys.stdout, index=False)
-    elif args.format == "json":
-        print(df.to_json(orient="records", indent=1))
-    else:
-        print(df.to_string(index=False))
-    return 0

@@ -9,6 +9,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -28,11 +29,22 @@ __all__ = [
     "describe_tasks",
     "hub_allowed",
     "data_roots",
+    "data_env_value",
+    "DATA_ENV_ALIASES",
+    "first_existing",
+    "cache_dir",
+    "CACHE_ENV",
+    "TaskLike",
 ]
 
+#: THE environment variable naming the local data folder (glue/, winogender/, ud_english_ewt/...)
 DATA_ENV = "MULTIBERTS_STATS_DATA"
+#: older names of it, still read (the demo's): give one or the other, not two different folders
+DATA_ENV_ALIASES = ("MULTIBERTS_SHARED_DATA",)
+#: environment variable naming the download cache (default ``$XDG_CACHE_HOME/multiberts_stats``)
+CACHE_ENV = "MULTIBERTS_STATS_CACHE"
 KINDS = ("classification", "pair_classification", "regression", "token_classification",
-         "winogender")
+         "winogender", "minimal_pairs")
 
 
 class UnknownTaskError(TaskError, KeyError):
@@ -50,17 +62,37 @@ def hub_allowed() -> bool:
     return True
 
 
+def data_env_value() -> str | None:
+    """The data folder(s) named by the environment: ``$MULTIBERTS_STATS_DATA``, or its older
+    name ``$MULTIBERTS_SHARED_DATA``; None when neither is set. Both set to different folders
+    is ambiguous and refused."""
+    values = {name: os.environ[name] for name in (DATA_ENV, *DATA_ENV_ALIASES) if os.environ.get(name)}
+    if len(set(values.values())) > 1:
+        raise TaskError(f"The environment names two data folders: {values}. Set only ${DATA_ENV}.")
+    return next(iter(values.values()), None)
+
+
 def data_roots(data_dir=None) -> list[Path]:
-    """Local folders to look in: ``data_dir`` if given, else ``$MULTIBERTS_STATS_DATA`` if set."""
+    """Local folders to look in: ``data_dir`` if given, else ``$MULTIBERTS_STATS_DATA`` (or its
+    older name ``$MULTIBERTS_SHARED_DATA``) if set."""
     if data_dir is not None:
         return [Path(data_dir).expanduser()]
-    env = os.environ.get(DATA_ENV)
+    env = data_env_value()
     if env:
         return [Path(p).expanduser() for p in env.split(os.pathsep) if p]
     return []
 
 
-def _first_existing(roots: list[Path], relatives: list[str]) -> tuple[Path | None, list[Path]]:
+def cache_dir(name: str) -> Path:
+    """The download cache folder of one data set: ``$MULTIBERTS_STATS_CACHE/<name>`` (default
+    ``$XDG_CACHE_HOME/multiberts_stats/<name>``)."""
+    base = os.environ.get(CACHE_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "multiberts_stats")
+    return Path(base) / name
+
+
+def first_existing(roots: list[Path], relatives: list[str]) -> tuple[Path | None, list[Path]]:
+    """The first ``root / relative`` that exists (and every path looked at, in order)."""
     looked = []
     for root in roots:
         for rel in relatives:
@@ -181,7 +213,8 @@ class Task:
     @property
     def level(self) -> str:
         """``"sentence"`` (classification, pairs, regression), ``"token"`` or ``"zeroshot"`` (Winogender)."""
-        return {"token_classification": "token", "winogender": "zeroshot"}.get(self.kind, "sentence")
+        return {"token_classification": "token", "winogender": "zeroshot",
+                "minimal_pairs": "zeroshot"}.get(self.kind, "sentence")
 
     @property
     def cluster_column(self) -> str | None:
@@ -340,12 +373,60 @@ class Task:
                             f"{self.label_space}.")
         return self.label_space.index(name)
 
+    @property
+    def num_outputs(self) -> int:
+        """Outputs of a model head for this task: the number of classes, 1 for regression."""
+        return 1 if self.label_space is None else len(self.label_space)
+
+    def zeroshot_scorer(self):
+        """The function that scores this task zero-shot with a masked LM, or None.
+
+        A task scored zero-shot (Winogender, minimal pairs) returns a callable
+        ``scorer(model, tokenizer, examples, *, batch_size, device, quiet, amp, **options)``
+        giving a frame with ``example_id``, ``prediction`` and optionally ``score`` and extra
+        columns; ``options`` come from the experiment's ``[methods.zeroshot] options``.
+        Tasks without one return None (the default).
+        """
+        return None
+
     def info(self, data_dir=None) -> dict:
         """One row of ``multiberts-stats tasks``."""
         return {"name": self.name, "kind": self.kind, "text_fields": ",".join(self.text_fields),
                 "labels": "float" if self.label_space is None else len(self.label_space),
                 "metrics": ",".join(self.metrics), "unit": self.unit,
                 "splits": ",".join(self.splits), "data": self.data_source(data_dir)}
+
+
+@runtime_checkable
+class TaskLike(Protocol):
+    """What the runner reads from a task (every :class:`Task` has it).
+
+    ``name``, ``kind``, ``text_fields`` (the text column(s) fed to the model), ``label_space``
+    (None for regression), ``metrics``, ``unit`` (the resampling unit), ``splits`` and
+    ``default_split``, ``extra_columns`` (task columns kept in the predictions table), ``level``
+    (``"sentence"``, ``"token"`` or ``"zeroshot"``), ``num_outputs``, ``load(split)`` and
+    ``zeroshot_scorer()`` (None when the task is not scored zero-shot).
+    """
+
+    name: str
+    kind: str
+    text_fields: tuple
+    label_space: list | None
+    metrics: tuple
+    unit: str
+    splits: tuple
+    default_split: str | None
+    extra_columns: tuple
+
+    @property
+    def level(self) -> str: ...
+
+    @property
+    def num_outputs(self) -> int: ...
+
+    def load(self, split: str | None = None, data_dir=None) -> pd.DataFrame: ...
+
+    def zeroshot_scorer(self): ...
 
 
 # ---------------------------------------------------------------------- registry

@@ -19,7 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import warnings
+
 import pandas as pd
+
+from multiberts_stats.errors import DataWarning
 
 from .base import KINDS, Task, TaskError
 from .readers import read_table
@@ -38,6 +42,9 @@ class FileTask(Task):
     format: str | None = None
     keep_columns: bool = True
     on_bad_lines: str = "error"
+    encoding: str = "utf-8"
+    header: bool | None = True
+    names: tuple | None = None
 
     def data_source(self, data_dir=None) -> str:
         return ", ".join(f"{s}: {self._path(s, data_dir)}" for s in self.splits)
@@ -51,7 +58,8 @@ class FileTask(Task):
 
     def _load(self, split, data_dir):
         path = self._path(split, data_dir)
-        raw = read_table(path, self.format, on_bad_lines=self.on_bad_lines)
+        raw = read_table(path, self.format, on_bad_lines=self.on_bad_lines, encoding=self.encoding,
+                         header=self.header, names=None if self.names is None else list(self.names))
         cols = [c for c in raw.columns if c != "_line"]
         if len(raw) == 0:
             raise TaskError(f"Task {self.name!r}: the file {path} has a header but no rows.")
@@ -93,10 +101,11 @@ class FileTask(Task):
         return out
 
     def _raw_labels(self, lab: pd.Series, lines: pd.Series, path) -> pd.Series:
-        if lab.isna().any():
-            ln = lines[lab.isna()].tolist()[:5]
+        empty = lab.isna() | lab.map(lambda v: isinstance(v, str) and not v.strip())
+        if empty.any():
+            ln = lines[empty].tolist()[:5]
             raise TaskError(f"Task {self.name!r}: the label column {self.label_column!r} of {path} is "
-                            f"empty on line(s) {ln}.")
+                            f"empty on {int(empty.sum())} line(s), e.g. {ln}; every example needs a label.")
         if self.label_space is None:
             return lab.values
         # names first: a label equal to a label-space name is that class (even for "1", "2", ...)
@@ -107,26 +116,52 @@ class FileTask(Task):
         return lab.values
 
 
-def _infer_label_space(path, fmt, label_column, kind) -> list[str] | None:
-    if kind == "regression":
-        return None
-    raw = read_table(path, fmt)
-    if label_column not in raw.columns:
-        raise TaskError(f"The file {path} lacks the label column {label_column!r}; the columns found are "
-                        f"{[c for c in raw.columns if c != '_line']}.")
-    vals = raw[label_column].dropna()
-    if len(vals) == 0:
-        raise TaskError(f"The file {path} has no labels in column {label_column!r} (empty file?).")
-    strs = vals.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip())
-    uniq = sorted(set(strs))
+def _label_text(v) -> str:
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
+
+
+def _infer_label_space(paths: dict, label_column: str, read_kw: dict, name: str) -> list[str]:
+    """The label space of files that do not declare one: their distinct labels (integers
+    0..max when they are integers), with a :class:`DataWarning` for what looks like a stray
+    class (one seen on very few lines, or integer classes that never occur)."""
+    counts: dict[str, int] = {}
+    first_line: dict[str, str] = {}
+    for split, path in paths.items():
+        raw = read_table(path, **read_kw)
+        if label_column not in raw.columns:
+            raise TaskError(f"The file {path} lacks the label column {label_column!r}; the columns "
+                            f"found are {[c for c in raw.columns if c != '_line']}.")
+        for v, ln in zip(raw[label_column], raw["_line"]):
+            if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()):
+                raise TaskError(f"Task {name!r}: the label column {label_column!r} of {path} is empty "
+                                f"on line {ln}; every example needs a label.")
+            t = _label_text(v)
+            counts[t] = counts.get(t, 0) + 1
+            first_line.setdefault(t, f"{path}:{ln}")
+    if not counts:
+        raise TaskError(f"The files of task {name!r} have no labels in column {label_column!r}.")
     try:
-        nums = sorted({int(s) for s in uniq})
+        nums = sorted({int(t) for t in counts})
     except ValueError:
-        return uniq
-    if nums == list(range(len(nums))) or (nums and nums[0] >= 0):
-        return [str(i) for i in range(max(nums) + 1)]
-    raise TaskError(f"The labels of {path} are negative integers {nums[:5]}; pass `label_space` "
-                    "(names in class-index order).")
+        space = sorted(counts)
+    else:
+        if nums[0] < 0:
+            raise TaskError(f"The labels of task {name!r} are negative integers {nums[:5]}; pass "
+                            "`labels` (names in class-index order).")
+        space = [str(i) for i in range(nums[-1] + 1)]
+        never = [t for t in space if t not in counts]
+        if never:
+            warnings.warn(f"Task {name!r}: the integer labels {nums} leave the class(es) {never} "
+                          f"without a single example; pass `labels=[...]` to declare the label space "
+                          "(and check the data).", DataWarning, stacklevel=3)
+    n = sum(counts.values())
+    rare = [t for t, c in counts.items() if len(counts) > 2 and c <= max(2, n // 100)]
+    if rare:
+        shown = ", ".join(f"{t!r} ({counts[t]} line(s), first at {first_line[t]})" for t in rare[:5])
+        warnings.warn(f"Task {name!r}: the label space {space} was inferred from the data, and the "
+                      f"class(es) {shown} look stray; pass `labels=[...]` to declare the label space "
+                      "(labels outside it are then an error).", DataWarning, stacklevel=3)
+    return space
 
 
 def task_from_file(name: str, path=None, text_fields=None, label: str = "label", metric="accuracy", *,
@@ -134,7 +169,9 @@ def task_from_file(name: str, path=None, text_fields=None, label: str = "label",
                    label_space=None, format: str | None = None, kind: str | None = None,
                    split: str = "validation", paths: dict | None = None,
                    data_dir=None, description: str = "", file=None, metrics=None,
-                   text_field=None) -> FileTask:
+                   text_field=None, labels=None, encoding: str = "utf-8",
+                   header: bool | None = True, names=None,
+                   on_bad_lines: str = "error") -> FileTask:
     """Define a task from a CSV, TSV or JSONL file — no code change in the package.
 
     Parameters
@@ -153,18 +190,30 @@ def task_from_file(name: str, path=None, text_fields=None, label: str = "label",
         Column with a stable unique id (default ``"<name>-<split>-<row:06d>"``).
     cluster_column : str, optional
         Column whose values are the resampling clusters (the task's ``unit``).
-    label_space : list of str, optional
-        Label names in class-index order. Default: the sorted distinct labels of the file
-        (integers 0..max when they are integers). Labels outside it are an error at load.
+    labels, label_space : list of str, optional
+        The label space: label names in class-index order (``labels`` and ``label_space`` are
+        the same parameter; give one). Labels outside it are an error at load. Default: the
+        sorted distinct labels of all the files (integers 0..max when they are integers), with a
+        ``DataWarning`` when a class looks stray (seen on very few lines, or an integer class
+        with no example).
     format : {"csv", "tsv", "jsonl"}, optional
         Default from the extension.
     kind : str, optional
         Default ``classification`` (one text field), ``pair_classification`` (two), or
         ``regression`` when ``metric`` is pearson / spearman and no ``label_space`` is given.
+        ``"minimal_pairs"``: ``text_fields`` are the expected sentence and the other one, scored
+        zero-shot (:mod:`multiberts_stats.tasks.minimal_pairs`; no label column).
     data_dir : str or Path, optional
         Folder that relative paths are resolved against (default: the working directory).
     file, metrics, text_field
         Aliases of ``path``, ``metric`` and ``text_fields`` (config spellings).
+    encoding : str
+        Text encoding of the files (default UTF-8; e.g. ``"latin-1"``).
+    header, names
+        ``header=None`` reads files without a header line, with the columns ``names`` (e.g.
+        GLUE's CoLA: ``names=["source", "label", "original_label", "sentence"]``).
+    on_bad_lines : {"error", "warn"}
+        Malformed lines: an error naming them (default), or skipped with a warning.
 
     Examples
     --------
@@ -175,6 +224,15 @@ def task_from_file(name: str, path=None, text_fields=None, label: str = "label",
     >>> t.label_space, t.load()["label"].tolist()
     (['neg', 'pos'], [1, 0])
     """
+    if labels is not None and label_space is not None and list(labels) != list(label_space):
+        raise TaskError(f"task_from_file got both `labels` ({labels!r}) and `label_space` "
+                        f"({label_space!r}); give one.")
+    label_space = labels if labels is not None else label_space
+    if label_space is not None and (isinstance(label_space, str) or not label_space):
+        raise TaskError(f"The `labels` parameter of task_from_file must be a non-empty list of label "
+                        f"names (in class-index order). Got {label_space!r} instead.")
+    if names is not None:
+        names = tuple(names)
     path = path if path is not None else file
     metric = metrics if metrics is not None else metric
     text_fields = text_fields if text_fields is not None else text_field
@@ -184,6 +242,16 @@ def task_from_file(name: str, path=None, text_fields=None, label: str = "label",
         raise TaskError(f"The `text_fields` parameter of task_from_file must name at least one column. "
                         f"Got {text_fields!r} instead.")
     metrics = [metric] if isinstance(metric, str) else list(metric)
+    if kind == "minimal_pairs":  # text_fields = [expected sentence, other sentence]
+        from .minimal_pairs import minimal_pairs_from_config
+
+        paths = dict(paths or {})
+        if path is not None:
+            paths.setdefault("test" if split == "validation" else split, path)
+        return minimal_pairs_from_config(
+            {"name": name, "paths": paths, "text_fields": list(text_fields), "metrics": metrics,
+             "id_column": id_column, "cluster_column": cluster_column, "format": format,
+             "data_dir": data_dir, "description": description, "label_space": label_space})
     if kind is None:
         if label_space is None and metrics and metrics[0] in ("pearson", "spearman"):
             kind = "regression"
@@ -202,9 +270,10 @@ def task_from_file(name: str, path=None, text_fields=None, label: str = "label",
     for s, p in paths.items():
         if not Path(p).expanduser().is_file():
             raise TaskError(f"Task {name!r}: the file {p} for split {s!r} does not exist.")
+    read_kw = {"format": format, "encoding": encoding, "header": header,
+               "names": None if names is None else list(names), "on_bad_lines": on_bad_lines}
     if label_space is None and kind != "regression":
-        first = paths[split] if split in paths else next(iter(paths.values()))
-        label_space = _infer_label_space(first, format, label, kind)
+        label_space = _infer_label_space(paths, label, read_kw, name)
     splits = tuple(paths)
     unit = "example"
     if cluster_column:
@@ -216,12 +285,13 @@ def task_from_file(name: str, path=None, text_fields=None, label: str = "label",
                     default_split=split if split in splits else splits[0],
                     description=description or f"user task from {paths[splits[0]]}",
                     paths={k: str(v) for k, v in paths.items()}, label_column=label,
-                    id_column=id_column, cluster_source=cluster_column, format=format)
+                    id_column=id_column, cluster_source=cluster_column, format=format,
+                    encoding=encoding, header=header, names=names, on_bad_lines=on_bad_lines)
 
 
 _CONFIG_KEYS = {"name", "path", "file", "paths", "text_fields", "text_field", "label", "metric", "metrics",
-                "id_column", "cluster_column", "label_space", "format", "kind", "split", "description",
-                "data_dir"}
+                "id_column", "cluster_column", "label_space", "labels", "format", "kind", "split",
+                "description", "data_dir", "encoding", "header", "names", "on_bad_lines"}
 
 
 def task_from_config(config: dict) -> FileTask:
@@ -235,6 +305,10 @@ def task_from_config(config: dict) -> FileTask:
     """
     if not isinstance(config, dict):
         raise TypeError(f"The `config` parameter of task_from_config must be a dict. Got {type(config).__name__}.")
+    if config.get("kind") == "minimal_pairs":
+        from .minimal_pairs import minimal_pairs_from_config
+
+        return minimal_pairs_from_config(config)
     bad = sorted(set(config) - _CONFIG_KEYS)
     if bad:
         raise TaskError(f"Unknown key(s) {bad} in the task config {config.get('name', '?')!r}; "

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .base import DataNotFoundError, Task, TaskError, _first_existing, data_roots, hub_allowed
+from .base import (
+    DataNotFoundError,
+    Task,
+    TaskError,
+    data_roots,
+    first_existing,
+    hub_allowed,
+)
 from .readers import read_tsv
 
 __all__ = ["GlueTask", "GLUE_TASKS", "HUB_DATASET"]
@@ -54,7 +61,7 @@ class GlueTask(Task):
 
     def data_source(self, data_dir=None) -> str:
         roots = data_roots(data_dir if data_dir is not None else self.data_dir)
-        path, _ = _first_existing(roots, self._local_candidates(self.default_split))
+        path, _ = first_existing(roots, self._local_candidates(self.default_split))
         if path is not None:
             return str(path.parent)
         hub = f"hub {HUB_DATASET}/{self.hub_config}"
@@ -62,7 +69,7 @@ class GlueTask(Task):
 
     def _load(self, split, data_dir):
         roots = data_roots(data_dir)
-        path, looked = _first_existing(roots, self._local_candidates(split))
+        path, looked = first_existing(roots, self._local_candidates(split))
         if path is not None:
             return self._load_tsv(path, split)
         return self._load_hub(split, looked)
@@ -88,7 +95,7 @@ class GlueTask(Task):
 
     def _load_hub(self, split, looked):
         where = ("; ".join(str(p) for p in looked) if looked
-                 else f"no local folder (pass data_dir= or set $MULTIBERTS_STATS_DATA)")
+                 else "no local folder (pass data_dir= or set $MULTIBERTS_STATS_DATA)")
         if not hub_allowed():
             raise DataNotFoundError(
                 f"No data for task {self.name!r}, split {split!r}: looked for local files at {where}, "

@@ -19,7 +19,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .base import DataNotFoundError, Task, TaskError, _first_existing, data_roots, hub_allowed
+from .base import (
+    DataNotFoundError,
+    Task,
+    TaskError,
+    cache_dir,
+    data_roots,
+    first_existing,
+    hub_allowed,
+)
 from .readers import read_conllu
 
 __all__ = ["UPOS", "PosTask", "POS", "align_words_to_subtokens", "explode_tokens", "load_conllu_task"]
@@ -70,7 +78,7 @@ class PosTask(Task):
 
     def data_source(self, data_dir=None) -> str:
         roots = data_roots(data_dir if data_dir is not None else self.data_dir)
-        p, _ = _first_existing(roots, [f"{self.folder}/{self._file(self.default_split)}",
+        p, _ = first_existing(roots, [f"{self.folder}/{self._file(self.default_split)}",
                                        self._file(self.default_split)])
         if p is not None:
             return str(p.parent)
@@ -79,7 +87,7 @@ class PosTask(Task):
     def _load(self, split, data_dir):
         roots = data_roots(data_dir)
         fname = self._file(split)
-        path, looked = _first_existing(roots, [f"{self.folder}/{fname}", fname])
+        path, looked = first_existing(roots, [f"{self.folder}/{fname}", fname])
         if path is None:
             path = self._download(fname, looked)
         return load_conllu_task(path, self.name)
@@ -102,9 +110,7 @@ class PosTask(Task):
         return super().evaluate(df, metrics, prediction_col)
 
     def _download(self, fname, looked) -> Path:
-        from .winogender import _cache_dir
-
-        cache = _cache_dir().parent / self.folder
+        cache = cache_dir(self.folder)
         target = cache / fname
         if target.is_file():
             return target
@@ -154,6 +160,51 @@ def explode_tokens(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _aligns_by_offsets(tokenizer) -> bool:
+    """Fast tokenizers whose pre-tokenizer marks word starts inside the token (byte-level BPE as
+    GPT-2 / GPT-NeoX, SentencePiece's metaspace) tokenize a word differently alone and in running
+    text, so words are aligned through character offsets of the joined sentence instead."""
+    import json
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return False
+    try:
+        pre = json.dumps(json.loads(backend.to_str()).get("pre_tokenizer"))
+    except Exception:  # noqa: BLE001 - an unusual backend: keep the word-ids path
+        return False
+    return "ByteLevel" in pre or "Metaspace" in pre
+
+
+def _align_by_offsets(words, tokenizer, max_length):
+    """Map words to sub-token positions through the fast tokenizer's character offsets.
+
+    The words are joined with single spaces and tokenised as running text (so a byte-level BPE
+    sees each word with its leading space, as in pretraining); each token goes to the word whose
+    character span holds the token's first character (offsets trimmed of the space).
+    """
+    import bisect
+
+    words = [str(w) for w in words]
+    starts, pos = [], 0
+    for w in words:
+        starts.append(pos)
+        pos += len(w) + 1
+    text = " ".join(words)
+    enc = tokenizer(text, add_special_tokens=True, truncation=True, max_length=max_length,
+                    return_offsets_mapping=True)
+    positions = [[] for _ in words]
+    for k, (a, b) in enumerate(enc["offset_mapping"]):
+        if b <= a:
+            continue  # a special token
+        while a < b and text[a] == " ":
+            a += 1
+        w = bisect.bisect_right(starts, a) - 1
+        if 0 <= w < len(words) and a < starts[w] + len(words[w]):
+            positions[w].append(k)
+    return list(enc["input_ids"]), positions
+
+
 def align_words_to_subtokens(words, tokenizer, strategy: str = "first", max_length: int | None = None,
                              text_pair=None):
     """Tokenize a pre-split sentence and map each word to its sub-token position(s).
@@ -163,6 +214,8 @@ def align_words_to_subtokens(words, tokenizer, strategy: str = "first", max_leng
     words : list of str
         The words of one sentence (e.g. ``PosTask`` ``words``).
     tokenizer : a transformers tokenizer (slow or fast; WordPiece, BPE, ...)
+        A fast byte-level BPE (GPT-NeoX / Pythia) or metaspace tokenizer is given the words
+        joined by spaces as running text, and tokens go to words by their character offsets.
     strategy : {"first", "mean"}
         ``"first"``: each word gets ``[index of its first sub-token]``; ``"mean"``: the indices of
         all its sub-tokens (average the hidden states over them).
@@ -203,8 +256,10 @@ def align_words_to_subtokens(words, tokenizer, strategy: str = "first", max_leng
     positions = [[] for _ in words]
     if not words:
         return list(tokenizer("", add_special_tokens=True)["input_ids"]), []
-    if getattr(tokenizer, "is_fast", False):
-        # the tokenizer's own word boundaries (right for WordPiece and for byte-level BPE alike)
+    if getattr(tokenizer, "is_fast", False) and _aligns_by_offsets(tokenizer):
+        input_ids, positions = _align_by_offsets(words, tokenizer, max_length)
+    elif getattr(tokenizer, "is_fast", False):
+        # the tokenizer's own word boundaries (WordPiece)
         enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
         input_ids = list(enc["input_ids"])
         for k, wi in enumerate(enc.word_ids()):

@@ -6,6 +6,7 @@ the file and the line number; nothing is dropped silently.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import sys
@@ -13,6 +14,8 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+
+from multiberts_stats.errors import DataFileError, DataWarning, InputError
 
 __all__ = [
     "TaskError",
@@ -26,7 +29,7 @@ __all__ = [
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
-class TaskError(ValueError):
+class TaskError(InputError):
     """Bad task definition or bad task data (unknown task, missing column, bad label, ...)."""
 
 
@@ -39,7 +42,7 @@ class MalformedFileError(TaskError):
         self.lines = list(lines or [])
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(DataFileError):
     """No local file and no reachable hub for a task's data; the message says where it looked."""
 
 
@@ -60,13 +63,88 @@ def _report_bad(bad: list[tuple[int, str]], path: Path, on_bad_lines: str, n_tot
     more = f" (and {len(bad) - 10} more)" if len(bad) > 10 else ""
     msg = f"{path}: {len(bad)} malformed line(s) out of {n_total}: {shown}{more}."
     if on_bad_lines == "warn":
-        warnings.warn(msg + " These lines were skipped.", stacklevel=3)
+        warnings.warn(msg + " These lines were skipped.", DataWarning, stacklevel=3)
         return
     raise MalformedFileError(msg + " Pass on_bad_lines='warn' to skip them with a warning.",
                              path=path, lines=bad)
 
 
-def read_tsv(path, *, header: bool = True, names=None, on_bad_lines: str = "error") -> pd.DataFrame:
+def _text_encoding(encoding: str) -> str:
+    if not isinstance(encoding, str) or not encoding:
+        raise TaskError(f"The `encoding` parameter must be a text encoding name such as 'utf-8' or "
+                        f"'latin-1'. Got {encoding!r} instead.")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise TaskError(f"The `encoding` parameter must name a known text encoding ('utf-8', "
+                        f"'latin-1', 'cp1252', ...). Got {encoding!r} instead.") from None
+    # a UTF-8 byte-order mark is never data
+    return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+
+
+def _decode_error(path: Path, encoding: str, exc: UnicodeDecodeError) -> TaskError:
+    """A decoding failure as an error naming the file, the line and the `encoding` option."""
+    enc = "utf-8" if encoding == "utf-8-sig" else encoding
+    line, col, byte = None, None, None
+    try:
+        with open(path, "rb") as f:
+            for ln, raw in enumerate(f, start=1):
+                try:
+                    raw.decode(encoding)
+                except UnicodeDecodeError as e:
+                    line, col, byte = ln, e.start + 1, raw[e.start:e.start + 1]
+                    break
+    except OSError:
+        pass
+    where = f"line {line}, column {col} (byte {byte!r})" if line else f"byte offset {exc.start}"
+    return TaskError(f"The file {path} is not valid {enc} text: {where}. Pass encoding='latin-1' "
+                     "(or the file's own encoding, e.g. 'cp1252') to read it.")
+
+
+def _read_delimited(path: Path, *, delimiter: str, quoting: int, header: bool, names,
+                    on_bad_lines: str, encoding: str) -> pd.DataFrame:
+    """The one loop of the CSV / TSV readers: rows as str, ``_line`` numbers, malformed lines
+    reported (error or warning) by number, decoding errors naming the line."""
+    enc = _text_encoding(encoding)
+    if not header and names is None:
+        raise TaskError(f"Reading {path} without a header needs the column `names`. Got none.")
+    rows, lines, bad = [], [], []
+    cols = None if header else [str(n) for n in names]
+    n_total = 0
+    try:
+        with open(path, encoding=enc, newline="") as f:
+            reader = csv.reader(f, delimiter=delimiter, quoting=quoting, strict=False)
+            for row in reader:
+                ln = reader.line_num
+                if not row or (len(row) == 1 and row[0].strip() == ""):
+                    continue
+                if cols is None:
+                    cols = [c.strip() for c in row]
+                    if names is not None and [str(n) for n in names] != cols:
+                        raise MalformedFileError(f"{path}: line {ln}: expected the header {list(names)}, "
+                                                 f"found {cols}.", path=path, lines=[(ln, "header")])
+                    continue
+                n_total += 1
+                if len(row) != len(cols):
+                    bad.append((ln, f"{len(row)} fields, expected {len(cols)}"))
+                    continue
+                rows.append(row)
+                lines.append(ln)
+    except UnicodeDecodeError as e:
+        raise _decode_error(path, enc, e) from None
+    except csv.Error as e:
+        raise MalformedFileError(f"{path}: line {reader.line_num}: {e}.", path=path,
+                                 lines=[(reader.line_num, str(e))]) from None
+    if cols is None or (not header and not rows and not bad):
+        raise TaskError(f"The file {path} is empty.")
+    _report_bad(bad, path, on_bad_lines, n_total)
+    df = pd.DataFrame(rows, columns=cols, dtype=object) if rows else pd.DataFrame(columns=cols)
+    df["_line"] = lines
+    return df
+
+
+def read_tsv(path, *, header: bool = True, names=None, on_bad_lines: str = "error",
+             encoding: str = "utf-8") -> pd.DataFrame:
     """Read a tab-separated file the way GLUE ships it (no quoting, optional UTF-8 BOM).
 
     Parameters
@@ -81,6 +159,8 @@ def read_tsv(path, *, header: bool = True, names=None, on_bad_lines: str = "erro
         A line whose number of fields differs from the header's raises
         :class:`MalformedFileError` naming its line number; ``"warn"`` skips such lines with a
         warning that lists them.
+    encoding : str
+        Text encoding (default UTF-8); a line that does not decode is an error naming it.
 
     Returns
     -------
@@ -100,38 +180,11 @@ def read_tsv(path, *, header: bool = True, names=None, on_bad_lines: str = "erro
         raise TaskError("The `on_bad_lines` parameter of read_tsv must be 'error' or 'warn'. "
                         f"Got {on_bad_lines!r} instead.")
     path = _require_file(Path(path))
-    rows, lines, bad = [], [], []
-    cols = None if header else list(names or [])
-    n_total = 0
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE, strict=False)
-        for row in reader:
-            ln = reader.line_num
-            if not row or (len(row) == 1 and row[0].strip() == ""):
-                continue
-            if cols is None:
-                cols = [c.strip() for c in row]
-                if names is not None and list(names) != cols:
-                    raise MalformedFileError(f"{path}: line {ln}: expected the header {list(names)}, "
-                                             f"found {cols}.", path=path, lines=[(ln, "header")])
-                continue
-            n_total += 1
-            if not cols:
-                cols = [f"column_{i}" for i in range(len(row))]
-            if len(row) != len(cols):
-                bad.append((ln, f"{len(row)} fields, expected {len(cols)}"))
-                continue
-            rows.append(row)
-            lines.append(ln)
-    if cols is None:
-        raise TaskError(f"The file {path} is empty.")
-    _report_bad(bad, path, on_bad_lines, n_total)
-    df = pd.DataFrame(rows, columns=cols, dtype=object) if rows else pd.DataFrame(columns=cols)
-    df["_line"] = lines
-    return df
+    return _read_delimited(path, delimiter="\t", quoting=csv.QUOTE_NONE, header=header, names=names,
+                           on_bad_lines=on_bad_lines, encoding=encoding)
 
 
-def read_conllu(path) -> list[dict]:
+def read_conllu(path, *, encoding: str = "utf-8") -> list[dict]:
     """Read a CoNLL-U file into sentences of words and UPOS tags.
 
     Multiword-token lines (ids like ``1-2``) and empty nodes (``8.1``) are skipped: the words
@@ -166,35 +219,40 @@ def read_conllu(path) -> list[dict]:
             sents.append(cur)
         cur = None
 
-    with open(path, encoding="utf-8-sig") as f:
-        for ln, line in enumerate(f, start=1):
-            n_lines = ln
-            line = line.rstrip("\n").rstrip("\r")
-            if not line.strip():
-                flush()
-                continue
-            if cur is None:
-                cur = {"sent_id": "", "text": "", "words": [], "upos": [], "line": ln}
-            if line.startswith("#"):
-                key, _, val = line[1:].partition("=")
-                key = key.strip()
-                if key == "sent_id":
-                    cur["sent_id"] = val.strip()
-                elif key == "text":
-                    cur["text"] = val.strip()
-                continue
-            fields = line.split("\t")
-            if len(fields) != 10:
-                bad.append((ln, f"{len(fields)} fields, expected 10"))
-                continue
-            tid = fields[0]
-            if "-" in tid or "." in tid:
-                continue
-            if not tid.isdigit():
-                bad.append((ln, f"token id {tid!r} is not an integer"))
-                continue
-            cur["words"].append(fields[1])
-            cur["upos"].append(fields[3])
+    enc = _text_encoding(encoding)
+    try:
+        with open(path, encoding=enc, newline="") as fh:
+            text = fh.read()
+        lines = [ln.rstrip("\r") for ln in text.split("\n")] if text else []
+    except UnicodeDecodeError as e:
+        raise _decode_error(path, enc, e) from None
+    for ln, line in enumerate(lines, start=1):
+        n_lines = ln
+        if not line.strip():
+            flush()
+            continue
+        if cur is None:
+            cur = {"sent_id": "", "text": "", "words": [], "upos": [], "line": ln}
+        if line.startswith("#"):
+            key, _, val = line[1:].partition("=")
+            key = key.strip()
+            if key == "sent_id":
+                cur["sent_id"] = val.strip()
+            elif key == "text":
+                cur["text"] = val.strip()
+            continue
+        fields = line.split("\t")
+        if len(fields) != 10:
+            bad.append((ln, f"{len(fields)} fields, expected 10"))
+            continue
+        tid = fields[0]
+        if "-" in tid or "." in tid:
+            continue
+        if not tid.isdigit():
+            bad.append((ln, f"token id {tid!r} is not an integer"))
+            continue
+        cur["words"].append(fields[1])
+        cur["upos"].append(fields[3])
     flush()
     if n_lines == 0:
         raise TaskError(f"The file {path} is empty.")
@@ -206,66 +264,70 @@ _FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "tsv", ".jsonl"
             ".json": "jsonl", ".ndjson": "jsonl"}
 
 
-def read_table(path, format: str | None = None, on_bad_lines: str = "error") -> pd.DataFrame:
+def read_table(path, format: str | None = None, on_bad_lines: str = "error", *,
+               encoding: str = "utf-8", header: bool | None = True, names=None) -> pd.DataFrame:
     """Read a user's CSV, TSV or JSONL file (format from ``format`` or the file extension).
 
-    CSV uses standard quoting; TSV is read like GLUE (no quoting) by :func:`read_tsv`; JSONL
-    is one JSON object per line. Malformed lines are reported with their line numbers (an error,
-    or with ``on_bad_lines="warn"`` a warning that lists them, and they are skipped). The
-    returned frame has a ``_line`` column with each row's line number.
+    The one reader of user files: :func:`~multiberts_stats.tasks.task_from_file` and the
+    runner's TOML ``files =`` both read through it. CSV uses standard quoting (``"good, really
+    good"`` is one field); TSV is read like GLUE (no quoting) by :func:`read_tsv`; JSONL is one
+    JSON object per line. Malformed lines are reported with their line numbers (an error, or with
+    ``on_bad_lines="warn"`` a warning that lists them, and they are skipped). A file that is not
+    valid text in ``encoding`` is an error naming the line. ``header=None`` (or False) reads a
+    file without a header line; ``names`` then gives the columns (CoLA:
+    ``names=["source", "label", "original_label", "sentence"]``). The returned frame has a
+    ``_line`` column with each row's line number.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "r.csv")
+    >>> _ = open(p, "w").write('text,label\\n"good, really good",1\\n"bad",0\\n')
+    >>> read_table(p)[["text", "label", "_line"]].values.tolist()
+    [['good, really good', '1', 2], ['bad', '0', 3]]
     """
     if on_bad_lines not in ("error", "warn"):
         raise TaskError("The `on_bad_lines` parameter of read_table must be 'error' or 'warn'. "
                         f"Got {on_bad_lines!r} instead.")
+    if header not in (True, False, None, 0):
+        raise TaskError("The `header` parameter of read_table must be True (the first line names the "
+                        f"columns) or None (no header line; give `names`). Got {header!r} instead.")
+    has_header = header is True or header == 0
+    if names is not None and (isinstance(names, str) or not all(isinstance(n, str) for n in names)):
+        raise TaskError(f"The `names` parameter of read_table must be a list of column names. Got "
+                        f"{names!r} instead.")
     path = Path(path)
     fmt = format or _FORMATS.get(path.suffix.lower())
     if fmt not in ("csv", "tsv", "jsonl"):
         raise TaskError(f"The `format` parameter must be 'csv', 'tsv' or 'jsonl' (or the file must "
                         f"end in .csv, .tsv or .jsonl). Got format={format!r} for {path}.")
     path = _require_file(path)
-    if fmt == "tsv":
-        return read_tsv(path, on_bad_lines=on_bad_lines)
-    if fmt == "csv":
-        rows, lines, bad, cols = [], [], [], None
-        n_total = 0
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            reader = csv.reader(f)
-            for row in reader:
-                ln = reader.line_num
-                if not row:
-                    continue
-                if cols is None:
-                    cols = [c.strip() for c in row]
-                    continue
-                n_total += 1
-                if len(row) != len(cols):
-                    bad.append((ln, f"{len(row)} fields, expected {len(cols)}"))
-                    continue
-                rows.append(row)
-                lines.append(ln)
-        if cols is None:
-            raise TaskError(f"The file {path} is empty.")
-        _report_bad(bad, path, on_bad_lines, n_total)
-        df = pd.DataFrame(rows, columns=cols, dtype=object) if rows else pd.DataFrame(columns=cols)
-        df["_line"] = lines
-        return df
+    if fmt in ("tsv", "csv"):
+        return _read_delimited(path, delimiter="\t" if fmt == "tsv" else ",",
+                               quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL,
+                               header=has_header, names=names, on_bad_lines=on_bad_lines,
+                               encoding=encoding)
+    enc = _text_encoding(encoding)
     records, lines, bad = [], [], []
     n_total = 0
-    with open(path, encoding="utf-8-sig") as f:
-        for ln, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            n_total += 1
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                bad.append((ln, f"invalid JSON ({e.msg})"))
-                continue
-            if not isinstance(obj, dict):
-                bad.append((ln, f"a JSON {type(obj).__name__}, expected an object"))
-                continue
-            records.append(obj)
-            lines.append(ln)
+    try:
+        with open(path, encoding=enc) as f:
+            for ln, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                n_total += 1
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as e:
+                    bad.append((ln, f"invalid JSON ({e.msg})"))
+                    continue
+                if not isinstance(obj, dict):
+                    bad.append((ln, f"a JSON {type(obj).__name__}, expected an object"))
+                    continue
+                records.append(obj)
+                lines.append(ln)
+    except UnicodeDecodeError as e:
+        raise _decode_error(path, enc, e) from None
     if n_total == 0:
         raise TaskError(f"The file {path} is empty.")
     _report_bad(bad, path, on_bad_lines, n_total)

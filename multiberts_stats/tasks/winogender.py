@@ -22,7 +22,6 @@ read the probabilities of the female / male / neutral pronouns of its case.
 
 from __future__ import annotations
 
-import os
 import re
 import urllib.request
 import warnings
@@ -32,15 +31,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .base import DataNotFoundError, Task, TaskError, _first_existing, data_roots, hub_allowed
+from multiberts_stats.errors import DataWarning
+
+from .base import (
+    DataNotFoundError,
+    Task,
+    TaskError,
+    cache_dir,
+    data_roots,
+    first_existing,
+    hub_allowed,
+)
 from .readers import read_tsv
 
-__all__ = ["WinogenderTask", "PRONOUNS", "score_winogender", "rewrite_sentence",
+__all__ = ["WinogenderTask", "PRONOUNS", "score_winogender", "rewrite_sentence", "masked_token_logprobs",
            "pseudo_log_likelihood", "pronoun_probabilities", "WINOGENDER"]
 
 FILES = ("all_sentences.tsv", "templates.tsv", "occupations-stats.tsv")
 REMOTE = "https://raw.githubusercontent.com/rudinger/winogender-schemas/master/data/"
-CACHE_ENV = "MULTIBERTS_STATS_CACHE"
 
 # case -> gender -> pronoun
 PRONOUNS = {
@@ -52,27 +60,25 @@ GENDER_TAGS = {"female": "FEMININE", "male": "MASCULINE", "neutral": "NEUTRAL"}
 _SLOT = re.compile(r"\$(NOM|ACC|POSS)_PRONOUN")
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get(CACHE_ENV) or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "multiberts_stats")
-    return Path(base) / "winogender"
-
-
 @dataclass
 class WinogenderTask(Task):
     """The Winogender task (see the module docstring for the columns)."""
 
+    def zeroshot_scorer(self):
+        """:func:`score_winogender` (pseudo-log-likelihood of the two readings)."""
+        return score_winogender
+
     def _folder(self, data_dir) -> tuple[Path | None, list[Path]]:
         roots = data_roots(data_dir)
-        path, looked = _first_existing(roots, ["winogender/all_sentences.tsv", "all_sentences.tsv"])
+        path, looked = first_existing(roots, ["winogender/all_sentences.tsv", "all_sentences.tsv"])
         return (path.parent if path is not None else None), looked
 
     def data_source(self, data_dir=None) -> str:
         folder, _ = self._folder(data_dir if data_dir is not None else self.data_dir)
         if folder is not None:
             return str(folder)
-        if (_cache_dir() / FILES[0]).is_file():
-            return str(_cache_dir())
+        if (cache_dir("winogender") / FILES[0]).is_file():
+            return str(cache_dir("winogender"))
         return (f"download {REMOTE}" if hub_allowed()
                 else "offline: set $MULTIBERTS_STATS_DATA or data_dir")
 
@@ -84,7 +90,7 @@ class WinogenderTask(Task):
 
 
 def _download(looked) -> Path:
-    cache = _cache_dir()
+    cache = cache_dir("winogender")
     if all((cache / f).is_file() for f in FILES):
         return cache
     where = "; ".join(str(p) for p in looked) if looked else \
@@ -148,7 +154,8 @@ def load_winogender_files(folder) -> pd.DataFrame:
     berg = dict(zip(stats["occupation"], pd.to_numeric(stats.get("bergsma_pct_female", np.nan), errors="coerce")))
     year = dict(zip(stats["occupation"], stats.get("bls_year", "")))
     templates = {}
-    for occ, part, ans, text, ln in templ[["occupation(0)", "other-participant(1)", "answer", "sentence", "_line"]].itertuples(index=False):
+    cols = ["occupation(0)", "other-participant(1)", "answer", "sentence", "_line"]
+    for occ, part, ans, text, ln in templ[cols].itertuples(index=False):
         if not _SLOT.search(text):
             raise TaskError(f"{folder / 'templates.tsv'}: line {ln}: no $NOM/ACC/POSS_PRONOUN slot in {text!r}.")
         templates[(occ.strip(), ans.strip())] = (part.strip(), text)
@@ -292,7 +299,7 @@ def pseudo_log_likelihood(model, tokenizer, sentences, *, batch_size: int = 64,
                else f"the first {L - 2} sub-tokens")
         warnings.warn(f"{len(too_long)} of {len(uniq)} sentences are longer than the model's "
                       f"{L} tokens; their pseudo-log-likelihood covers {how} only, e.g. "
-                      f"{uniq[too_long[0]]!r}.", stacklevel=2)
+                      f"{uniq[too_long[0]]!r}.", DataWarning, stacklevel=2)
         for i in too_long:
             ids = enc[i]
             center = 1
@@ -505,7 +512,7 @@ def pronoun_probabilities(model, tokenizer, examples, *, batch_size: int = 64, p
             targets.append(vocab.get(w, tokenizer.unk_token_id if tokenizer.unk_token_id is not None else 0))
     if missing:
         warnings.warn(f"The pronoun(s) {sorted(set(missing))} are not single tokens of the tokenizer's "
-                      "vocabulary; their probabilities are NaN.", stacklevel=2)
+                      "vocabulary; their probabilities are NaN.", DataWarning, stacklevel=2)
     order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
     lp = _masked_logprobs(model, tokenizer, [items[i] for i in order], batch_size=batch_size,
                           progress=progress, device=device, desc="pronoun probabilities",
@@ -612,4 +619,47 @@ def score_winogender(model, tokenizer, examples=None, *, method: str = "appositi
     else:
         for c in ("p_female", "p_male", "p_neutral"):
             out[c] = np.nan
+    return out
+
+
+def masked_token_logprobs(model, tokenizer, ids_list, positions_list, *, batch_size: int = 64,
+                          device=None, progress: bool = False, amp: str | None = None,
+                          desc: str = "masked log-probabilities") -> list:
+    """Log-probability of each given token of each sequence, that token alone masked.
+
+    The machinery of :func:`pseudo_log_likelihood` for callers that choose the positions
+    (CrowS-Pairs scores only the tokens two sentences share): for sequence ``i`` (token ids
+    with special tokens) and each position ``p`` in ``positions_list[i]``, one copy with ``p``
+    masked; all copies are sorted by length and batched; only masked positions go through the
+    output layer.
+
+    Returns
+    -------
+    list of ndarray
+        One array per sequence, ``len(positions_list[i])`` log-probabilities in that order.
+    """
+    ids_list = [list(map(int, ids)) for ids in ids_list]
+    positions_list = [list(map(int, p)) for p in positions_list]
+    if len(ids_list) != len(positions_list):
+        raise ValueError(f"`positions_list` must have one list of positions per sequence. Got "
+                         f"{len(positions_list)} for {len(ids_list)} sequences.")
+    L = _max_length(model, tokenizer, None)
+    for ids, pos in zip(ids_list, positions_list):
+        if len(ids) > L:
+            raise ValueError(f"A sequence of {len(ids)} tokens is longer than the model's {L} "
+                             "positions; masked_token_logprobs does not cut sequences.")
+        bad = [p for p in pos if not 0 <= p < len(ids)]
+        if bad:
+            raise ValueError(f"Positions {bad[:5]} lie outside a sequence of {len(ids)} tokens.")
+    jobs = [(i, j) for i, pos in enumerate(positions_list) for j in range(len(pos))]
+    jobs.sort(key=lambda t: len(ids_list[t[0]]))
+    items = [(ids_list[i], [positions_list[i][j]], [ids_list[i][positions_list[i][j]]])
+             for i, j in jobs]
+    out = [np.zeros(len(p)) for p in positions_list]
+    if not items:
+        return out
+    logp = _masked_logprobs(model, tokenizer, items, batch_size=batch_size, progress=progress,
+                            device=device, desc=desc, amp=amp)
+    for (i, j), lp in zip(jobs, logp):
+        out[i][j] = float(lp[0, 0])
     return out

@@ -6,15 +6,20 @@ statistics are summed); a bootstrap replicate is a vector of resampling counts `
 (``n_units``), and ``c @ X`` gives the replicate's sums, from which :meth:`VecMetric.finish`
 computes the metric. One matrix product scores every run of every replicate of a batch.
 
-Every metric here equals its point definition in :mod:`multiberts_stats.metrics` on the full
-data and on every replicate (``tests/test_bootstrap_metrics.py`` checks this on the same draws).
+Every metric here equals its point definition in :mod:`multiberts_stats.metrics.point` on the
+full data and on every replicate (``tests/test_bootstrap_metrics.py`` checks this on the same
+draws). The registry :data:`multiberts_stats.metrics.METRICS` pairs each point definition with
+its vectorised form here; there is no second registry.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["VecMetric", "get_vec_metric", "sum_by_unit", "VEC_METRICS"]
+from .point import gender_code
+
+__all__ = ["VecMetric", "sum_by_unit", "Accuracy", "Error", "Mean", "BinaryF1", "MacroF1", "MCC",
+           "Pearson", "WinogenderBias"]
 
 
 def sum_by_unit(E: np.ndarray, unit_index: np.ndarray | None, n_units: int) -> np.ndarray:
@@ -105,11 +110,17 @@ def _f1(tp, fp, fn):
 
 
 class BinaryF1(VecMetric):
+    """F1 of the positive class ``pos_label`` (checked against the data by the caller, see
+    :func:`multiberts_stats.metrics.point.positive_label`)."""
+
     name = "f1"
 
+    def __init__(self, pos_label=1):
+        self.pos_label = pos_label
+
     def unit_stats(self, ex, run, unit_index, n_units):
-        t1 = (ex["label"] == 1)[None, :]
-        p1 = run["prediction"] == 1
+        t1 = (np.asarray(ex["label"]) == self.pos_label)[None, :]
+        p1 = np.asarray(run["prediction"]) == self.pos_label
         E = _as_float_stack((t1 & p1).T, (~t1 & p1).T, (t1 & ~p1).T)
         return sum_by_unit(E, unit_index, n_units)
 
@@ -218,11 +229,9 @@ class WinogenderBias(VecMetric):
         self.name = f"winogender_bias_{which}"
 
     def unit_stats(self, ex, run, unit_index, n_units):
-        from multiberts_stats.metrics import _gender_code
-
         if unit_index is None:
             raise ValueError("winogender metrics need occupations as the resampling unit")
-        g = _gender_code(ex["gender"])
+        g = gender_code(ex["gender"])
         pred = np.asarray(run["prediction"], float)
         to_occ = (pred == 0).astype(float).T  # (n_ex, n_runs)
         fem, mas = (g == 1).astype(float), (g == -1).astype(float)
@@ -243,42 +252,3 @@ class WinogenderBias(VecMetric):
 
     def finish(self, T, n):
         return _corr_from_moments(T, "r" if self.which == "r" else "slope")
-
-
-VEC_METRICS = {
-    "accuracy": Accuracy(),
-    "error": Error(),
-    "mean": Mean("mean", "score"),
-    "exact_match": Mean("exact_match", "exact_match"),
-    "squad_f1": Mean("squad_f1", "f1"),
-    "f1": BinaryF1(),
-    "macro_f1": MacroF1(),
-    "mcc": MCC(),
-    "pearson": Pearson(),
-    "winogender_bias_r": WinogenderBias("r"),
-    "winogender_bias_slope": WinogenderBias("slope"),
-}
-
-# metric functions recognised by identity (ours) or by module + name (scikit-learn, so that
-# sklearn is never imported here) -> vectorised metric name
-_OURS = {"accuracy": "accuracy", "error": "error", "binary_f1": "f1", "macro_f1": "macro_f1",
-         "matthews_corrcoef": "mcc", "pearson": "pearson"}
-_SKLEARN = {"accuracy_score": "accuracy", "f1_score": "f1", "matthews_corrcoef": "mcc"}
-
-
-def vec_name_for_callable(fn) -> str | None:
-    """The vectorised metric equal to ``fn(y_true, y_pred)``, or None for the general path."""
-    mod = getattr(fn, "__module__", "") or ""
-    name = getattr(fn, "__name__", "")
-    if mod == "multiberts_stats.metrics" and name in _OURS:
-        from multiberts_stats import metrics
-
-        if getattr(metrics, name, None) is fn:
-            return _OURS[name]
-    if mod.startswith("sklearn.metrics") and name in _SKLEARN:
-        return _SKLEARN[name]
-    return None
-
-
-def get_vec_metric(name: str) -> VecMetric | None:
-    return VEC_METRICS.get(name)

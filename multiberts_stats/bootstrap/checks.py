@@ -1,4 +1,4 @@
-"""Input checks shared by the reference-compatible and the modern API.
+"""Input checks shared by the reference-compatible and the modern API (and the error classes).
 
 Every error names the parameter, the rule and what was received, e.g.
 "The `nboot` parameter of multiboot must be a positive integer. Got -3 instead."
@@ -10,13 +10,16 @@ import numbers
 
 import numpy as np
 
-
-class BootstrapInputError(ValueError):
-    """Bad input to the bootstrap (a ``ValueError``)."""
+from ..errors import InputError, InputTypeError
 
 
-class BootstrapTypeError(TypeError):
-    """An argument of the wrong type (a ``TypeError``)."""
+class BootstrapInputError(InputError):
+    """Bad input to the bootstrap (a ``ValueError``, an :class:`~multiberts_stats.errors.InputError`)."""
+
+
+class BootstrapTypeError(InputTypeError):
+    """An argument of the wrong type (a ``TypeError``, an
+    :class:`~multiberts_stats.errors.InputTypeError`)."""
 
 
 def _short(x, limit: int = 80) -> str:
@@ -71,12 +74,24 @@ def check_finite(arr: np.ndarray, name: str, fn: str) -> None:
                 f"Got {int(bad.sum())} non-finite value(s), the first at index {tuple(int(i) for i in where)} "
                 f"({a[tuple(where)]!r}).")
     elif a.dtype == object:
+        import pandas as pd  # object arrays come from pandas; it is imported already
+
         flat = a.ravel()
-        for i, v in enumerate(flat):
-            if isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and not np.isfinite(v):
-                raise BootstrapInputError(
-                    f"The `{name}` parameter of {fn} must not contain NaN or inf. "
-                    f"Got {v!r} at flat index {i}.")
+        missing = pd.isna(flat)
+        if missing.any():
+            i = int(np.argmax(missing))
+            raise BootstrapInputError(
+                f"The `{name}` parameter of {fn} must not contain NaN or missing values (None, "
+                f"pd.NA). Got {int(missing.sum())} missing value(s), the first at flat index {i} "
+                f"({flat[i]!r}).")
+        if pd.api.types.infer_dtype(flat, skipna=False) in ("floating", "mixed-integer-float",
+                                                             "mixed"):
+            for i, v in enumerate(flat):
+                if isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) \
+                        and not np.isfinite(v):
+                    raise BootstrapInputError(
+                        f"The `{name}` parameter of {fn} must not contain NaN or inf. "
+                        f"Got {v!r} at flat index {i}.")
 
 
 def as_generator(rng, fn: str = "multiboot"):

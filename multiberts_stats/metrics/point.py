@@ -1,8 +1,9 @@
 """Point metrics: small pure functions on one run's per-example arrays.
 
-These are the definitions every other part of the package agrees with: the task registry names
-its metrics from :data:`METRICS`, and the vectorised bootstrap engine
-(:mod:`multiberts_stats.bootstrap`) must reproduce these values exactly on the full data.
+These are the definitions every other part of the package agrees with: the registry
+(:data:`multiberts_stats.metrics.METRICS`) names them, and the vectorised forms
+(:mod:`multiberts_stats.metrics.vectorised`) reproduce them exactly on the full data and on
+every bootstrap replicate.
 
 Every function takes 1-D arrays of shape ``(n_examples,)`` and returns a Python ``float``.
 Classification labels and predictions are class indices (any integer-valued numbers);
@@ -11,27 +12,12 @@ Classification labels and predictions are class indices (any integer-valued numb
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 
 __all__ = [
-    "METRICS",
-    "MetricSpec",
-    "accuracy",
-    "error",
-    "mean",
-    "binary_f1",
-    "macro_f1",
-    "matthews_corrcoef",
-    "pearson",
-    "spearman",
-    "winogender_bias",
-    "winogender_bias_r",
+    "accuracy", "binary_f1", "error", "gender_code", "macro_f1", "matthews_corrcoef", "mean",
+    "pearson", "positive_label", "spearman", "winogender_bias", "winogender_bias_r",
     "winogender_bias_slope",
-    "compute_metric",
-    "get_metric",
 ]
 
 
@@ -80,15 +66,73 @@ def _f1_from_counts(tp: float, fp: float, fn: float) -> float:
     return float(2 * tp / denom) if denom > 0 else 0.0
 
 
-def binary_f1(y_true, y_pred) -> float:
-    """F1 of class 1 (MRPC, QQP convention); 0.0 when there is no positive label or prediction.
+def _values_of(a: np.ndarray) -> list:
+    try:
+        return np.unique(a).tolist()
+    except TypeError:  # mixed types
+        return sorted(set(a.tolist()), key=repr)
 
+
+def positive_label(y_true, y_pred, pos_label=None, *, metric: str = "f1",
+                   where: str = "") -> object:
+    """The positive class of a binary metric, checked against the data.
+
+    Without ``pos_label``, labels and predictions together must take at most two values (a
+    prediction outside the label space is refused) and they must be {0, 1} (then 1 is
+    positive); any other label set ('neg'/'pos', {0, 3}) needs ``pos_label``, which must then
+    be one of the two classes found. An explicit ``pos_label`` on multi-class data means
+    one-vs-rest F1 of that class. Errors name the labels found.
+
+    Examples
+    --------
+    >>> positive_label([0, 1, 1], [1, 1, 0])
+    1
+    >>> positive_label(["neg", "pos"], ["pos", "pos"], "pos")
+    'pos'
+    >>> positive_label(["neg", "pos"], ["pos", "pos"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: The metric 'f1' needs to know the positive class: the labels found are ['neg', ...
+    """
+    t, p = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    labels, preds = _values_of(t), _values_of(p)
+    classes = list(dict.fromkeys(labels + preds))
+    at = f" {where}" if where else ""
+    if pos_label is not None and len(classes) > 2:
+        return pos_label  # an explicit class of a multi-class task: one-vs-rest F1
+    if len(classes) > 2:
+        outside = [v for v in preds if v not in set(labels)]
+        raise ValueError(
+            f"The metric {metric!r} is binary: labels and predictions{at} must take at most two "
+            f"values. Got labels {labels[:10]} and predictions {preds[:10]}"
+            + (f" (predictions outside the labels: {outside[:10]})" if outside else "") + ".")
+    if pos_label is None:
+        numeric = all(isinstance(v, (bool, int, float, np.number)) for v in classes)
+        if numeric and all(v in (0, 1) for v in classes):
+            return 1
+        raise ValueError(
+            f"The metric {metric!r} needs to know the positive class: the labels found{at} are "
+            f"{labels[:10]} (and the predictions {preds[:10]}). Pass pos_label= (one of the "
+            "labels).")
+    if len(classes) == 2 and pos_label not in classes:
+        raise ValueError(f"The `pos_label` {pos_label!r} of metric {metric!r} is not one of the "
+                         f"classes found{at}: {classes}.")
+    return pos_label
+
+
+def binary_f1(y_true, y_pred, pos_label=None) -> float:
+    """F1 of the positive class (MRPC, QQP convention: class 1); 0.0 when there is no positive
+    label or prediction.
+
+    ``pos_label`` names the positive class; by default the classes must be {0, 1} (see
+    :func:`positive_label`: 'neg'/'pos' or {0, 3} need it, a third value is refused).
     Shapes: ``y_true`` (n,), ``y_pred`` (n,).
     """
     t, p = _pair(y_true, y_pred)
-    tp = np.sum((t == 1) & (p == 1))
-    fp = np.sum((t != 1) & (p == 1))
-    fn = np.sum((t == 1) & (p != 1))
+    pos = positive_label(t, p, pos_label)
+    tp = np.sum((t == pos) & (p == pos))
+    fp = np.sum((t != pos) & (p == pos))
+    fn = np.sum((t == pos) & (p != pos))
     return _f1_from_counts(tp, fp, fn)
 
 
@@ -161,7 +205,7 @@ def spearman(y_true, y_pred) -> float:
     return _weighted_pearson_and_slope(rankdata(p), rankdata(t))[0]
 
 
-def _gender_code(gender) -> np.ndarray:
+def gender_code(gender) -> np.ndarray:
     """Map gender labels to +1 (feminine), -1 (masculine), 0 (neutral / unknown)."""
     g = np.char.lower(np.asarray(gender).astype(str))
     code = np.zeros(g.shape, dtype=float)
@@ -196,7 +240,7 @@ def winogender_bias(predictions, gender, occupation, bls_pct_female) -> dict:
     dict with ``occupations`` (sorted), ``bias`` (per occupation), ``r`` and ``slope``.
     """
     pred = _1d("predictions", predictions).astype(float)
-    g = _gender_code(_1d("gender", gender))
+    g = gender_code(_1d("gender", gender))
     occ = _1d("occupation", occupation)
     bls = _1d("bls_pct_female", bls_pct_female).astype(float)
     if not (len(pred) == len(g) == len(occ) == len(bls)):
@@ -227,70 +271,3 @@ def winogender_bias_r(predictions, gender, occupation, bls_pct_female) -> float:
 def winogender_bias_slope(predictions, gender, occupation, bls_pct_female) -> float:
     """Regression slope of per-occupation bias on ``bls_pct_female/100``. See :func:`winogender_bias`."""
     return winogender_bias(predictions, gender, occupation, bls_pct_female)["slope"]
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """What the rest of the package needs to know about a metric.
-
-    ``columns`` names the tidy-table columns the metric reads, in the order of ``fn``'s
-    arguments (``label`` and ``prediction`` for most; ``score`` for ``mean``).
-    ``decomposable`` says whether it is a function of per-example (or per-cluster) sums, so the
-    bootstrap can take its matrix-product path.
-    """
-
-    name: str
-    fn: Callable[..., float]
-    columns: tuple[str, ...]
-    higher_is_better: bool = True
-    decomposable: bool = True
-    description: str = ""
-
-
-METRICS: dict[str, MetricSpec] = {
-    s.name: s
-    for s in [
-        MetricSpec("accuracy", accuracy, ("label", "prediction"), description="share correct"),
-        MetricSpec("error", error, ("label", "prediction"), higher_is_better=False,
-                   description="1 - accuracy"),
-        MetricSpec("mean", mean, ("score",), description="mean of the per-example `score` column"),
-        MetricSpec("exact_match", mean, ("exact_match",),
-                   description="SQuAD exact match: mean of the per-question `exact_match` column"),
-        MetricSpec("squad_f1", mean, ("f1",),
-                   description="SQuAD F1: mean of the per-question `f1` column"),
-        MetricSpec("f1", binary_f1, ("label", "prediction"), description="F1 of class 1"),
-        MetricSpec("macro_f1", macro_f1, ("label", "prediction"), description="macro-averaged F1"),
-        MetricSpec("mcc", matthews_corrcoef, ("label", "prediction"),
-                   description="Matthews correlation"),
-        MetricSpec("pearson", pearson, ("label", "prediction"), description="Pearson r"),
-        MetricSpec("spearman", spearman, ("label", "prediction"), decomposable=False,
-                   description="Spearman rank correlation (general bootstrap path)"),
-        MetricSpec("winogender_bias_r", winogender_bias_r,
-                   ("prediction", "gender", "occupation", "bls_pct_female"),
-                   description="Pearson r of per-occupation gender bias vs % women (BLS)"),
-        MetricSpec("winogender_bias_slope", winogender_bias_slope,
-                   ("prediction", "gender", "occupation", "bls_pct_female"),
-                   description="slope of per-occupation gender bias on % women (BLS)"),
-    ]
-}
-
-
-def get_metric(name: str) -> MetricSpec:
-    """Look a metric up by name; an unknown name is an error that lists the known ones."""
-    if not isinstance(name, str) or name not in METRICS:
-        raise ValueError(f"The `metric` parameter must be one of {sorted(METRICS)}. "
-                         f"Got {name!r} instead.")
-    return METRICS[name]
-
-
-def compute_metric(name: str, table) -> float:
-    """Compute metric ``name`` on one run's rows of a tidy table (a DataFrame or a mapping).
-
-    Reads the columns listed in ``METRICS[name].columns``.
-    """
-    spec = get_metric(name)
-    missing = [c for c in spec.columns if c not in table]
-    if missing:
-        raise ValueError(f"The metric {name!r} needs the column(s) {missing}; "
-                         f"the table has {list(table.keys())}.")
-    return spec.fn(*(np.asarray(table[c]) for c in spec.columns))

@@ -38,7 +38,7 @@ import numpy as np
 from multiberts_stats.checkpoints import Checkpoint, CheckpointError, Family
 
 __all__ = ["make_tiny_family", "pretrain_mini_family", "masked_token_accuracy",
-           "pretraining_log", "build_vocab"]
+           "pretraining_log", "build_vocab", "encode_sentences", "pad_batch", "mask_batch"]
 
 _SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 _TINY_RECORD = "tiny_checkpoint.json"
@@ -100,9 +100,9 @@ def _threads(n: int | None):
 
 
 def _save_tokenizer_files(tokenizer, vocab_path: Path, dest: Path) -> None:
-    from multiberts_stats.checkpoints import _quiet_transformers
+    from multiberts_stats.checkpoints import quiet_transformers
 
-    with _quiet_transformers():
+    with quiet_transformers():
         tokenizer.save_pretrained(str(dest))
     shutil.copyfile(vocab_path, dest / "vocab.txt")
 
@@ -264,9 +264,9 @@ def make_tiny_family(root, vocab_file, seeds: Sequence[int] = (0, 1, 2),
 
 
 def _save_model(model, folder: Path) -> None:
-    from multiberts_stats.checkpoints import _quiet_transformers
+    from multiberts_stats.checkpoints import quiet_transformers
 
-    with _quiet_transformers():
+    with quiet_transformers():
         model.save_pretrained(str(folder))
 
 
@@ -308,7 +308,7 @@ def build_vocab(sentences: Iterable[str], vocab_file, vocab_size: int) -> list[s
     return _SPECIALS + chars + rest[:vocab_size - len(_SPECIALS) - len(chars)]
 
 
-def _encode(tokenizer, sentences: Sequence[str], max_length: int) -> list[np.ndarray]:
+def encode_sentences(tokenizer, sentences: Sequence[str], max_length: int) -> list[np.ndarray]:
     out = []
     for start in range(0, len(sentences), 4096):
         enc = tokenizer(list(sentences[start:start + 4096]), truncation=True,
@@ -317,7 +317,7 @@ def _encode(tokenizer, sentences: Sequence[str], max_length: int) -> list[np.nda
     return out
 
 
-def _pad(batch: Sequence[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+def pad_batch(batch: Sequence[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
     width = max(len(x) for x in batch)
     ids = np.full((len(batch), width), pad_id, dtype=np.int64)
     attn = np.zeros((len(batch), width), dtype=np.int64)
@@ -327,7 +327,7 @@ def _pad(batch: Sequence[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.ndarr
     return ids, attn
 
 
-def _mask_batch(ids: np.ndarray, attn: np.ndarray, rng: np.random.Generator, *, mask_prob: float,
+def mask_batch(ids: np.ndarray, attn: np.ndarray, rng: np.random.Generator, *, mask_prob: float,
                 special_ids: np.ndarray, mask_id: int, vocab_size: int, n_special: int,
                 replace: bool = True):
     """BERT masking: choose ``mask_prob`` of the ordinary tokens (at least one per sentence);
@@ -389,7 +389,7 @@ def masked_token_accuracy(model, tokenizer, sentences: Sequence[str], *, mask_pr
     if not sentences:
         raise CheckpointError("The `sentences` parameter of masked_token_accuracy must hold at "
                               "least one sentence. Got none.")
-    enc = _encode(tokenizer, list(sentences), max_length)
+    enc = encode_sentences(tokenizer, list(sentences), max_length)
     special = np.asarray(sorted(set(tokenizer.all_special_ids)), dtype=np.int64)
     rng = np.random.default_rng(seed)
     parts = _mlm_parts(model)
@@ -400,8 +400,8 @@ def masked_token_accuracy(model, tokenizer, sentences: Sequence[str], *, mask_pr
     try:
         with torch.inference_mode():
             for start in range(0, len(enc), batch_size):
-                ids, attn = _pad(enc[start:start + batch_size], tokenizer.pad_token_id)
-                inputs, rows, cols, targets = _mask_batch(
+                ids, attn = pad_batch(enc[start:start + batch_size], tokenizer.pad_token_id)
+                inputs, rows, cols, targets = mask_batch(
                     ids, attn, rng, mask_prob=mask_prob, special_ids=special,
                     mask_id=tokenizer.mask_token_id, vocab_size=len(tokenizer), n_special=0,
                     replace=False)
@@ -592,7 +592,7 @@ def pretrain_mini_family(root, sentences: Sequence[str], vocab_file,
                              + "\n", encoding="utf-8")
     tokenizer = BertTokenizer(str(vocab_out), do_lower_case=True, model_max_length=max_length)
     n_vocab = len(tokenizer)
-    corpus = _encode(tokenizer, sentences, max_length)
+    corpus = encode_sentences(tokenizer, sentences, max_length)
     special = np.asarray(sorted(set(tokenizer.all_special_ids)), dtype=np.int64)
     # random replacements are drawn from the ids after the special tokens (and, in the full
     # BERT vocabulary, after the [unusedN] entries between them)
@@ -691,8 +691,8 @@ def _train_seed(job: dict, seed: int, bar) -> None:
                 pos = 0
             idx = order[pos:pos + batch_size]
             pos += batch_size
-            ids, attn = _pad([corpus[i] for i in idx], tokenizer.pad_token_id)
-            inputs, rows, cols, targets = _mask_batch(
+            ids, attn = pad_batch([corpus[i] for i in idx], tokenizer.pad_token_id)
+            inputs, rows, cols, targets = mask_batch(
                 ids, attn, rng, mask_prob=job["mask_prob"], special_ids=job["special"],
                 mask_id=tokenizer.mask_token_id, vocab_size=n_vocab,
                 n_special=job["specials_count"])
@@ -752,3 +752,19 @@ def pretraining_log(family: Family):
     frame["train_loss"] = frame["train_loss"].astype("float64")
     frame["heldout_masked_accuracy"] = frame["heldout_masked_accuracy"].astype("float64")
     return frame
+
+
+# The example-release writer (fake files in the published MultiBERTs formats) lives beside the
+# family builders; it needs numpy and pandas only.
+from multiberts_stats.testing.release import write_example_release  # noqa: E402
+
+__all__ += ["write_example_release"]
+
+# Tiny GPT-NeoX (PolyPythia-shaped) families per revision, and their BPE tokenizer.
+from multiberts_stats.testing.decoders import (  # noqa: E402
+    decoder_corpus,
+    make_tiny_decoder_family,
+    train_bpe_tokenizer,
+)
+
+__all__ += ["make_tiny_decoder_family", "train_bpe_tokenizer", "decoder_corpus"]
