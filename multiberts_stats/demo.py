@@ -44,7 +44,7 @@ PRESETS = {
                     pos_probe=dict(max_train=500, max_eval=None, C=[1.0], folds=2),
                     sst2_probe=dict(max_train=1000, max_eval=None, C=[0.01, 0.1], folds=2),
                     nboot=1000, winogender=True),
-    "quick": dict(seeds=(0, 1, 2), steps=(0, 40, 250), n_sentences=8000, hidden_size=64,
+    "quick": dict(seeds=(0, 1, 2), steps=(0, 30, 200), n_sentences=6400, hidden_size=64,
                   num_layers=2, intermediate_size=128, num_heads=2, vocab_size=4096,
                   batch_size=32, max_length=64, learning_rate=2e-3,
                   pos_probe=dict(max_train=300, max_eval=300, C=[0.1, 1.0], folds=2),
@@ -208,6 +208,8 @@ def run_demo(out="multiberts_demo", *, quick=False, family="mini", seeds=None, s
         raise ValueError("The `family` parameter of run_demo must be 'mini' or 'multiberts'. "
                          f"Got {family!r} instead.")
     workers = _workers(workers)
+    # progress bars are for terminals: redirected, stderr gets the [demo] lines only
+    bars = not quiet and bool(getattr(sys.stderr, "isatty", lambda: False)())
     explicit_tasks = tasks is not None
     tasks = list(tasks) if tasks else list(TASKS)
     bad = [t for t in tasks if t not in TASKS]
@@ -266,7 +268,7 @@ def run_demo(out="multiberts_demo", *, quick=False, family="mini", seeds=None, s
                                    intermediate_size=cfg["intermediate_size"],
                                    max_length=cfg["max_length"], batch_size=cfg["batch_size"],
                                    learning_rate=cfg["learning_rate"],
-                                   num_threads=threads or 1, n_jobs=workers, quiet=quiet)
+                                   num_threads=threads or 1, n_jobs=workers, quiet=not bars)
         _log(f"[demo]     done in {time.perf_counter() - t:.0f} s", quiet)
         # explicit list: the steps of a mini family are optimiser steps, not thousands
         checkpoints = [{"path": str(c.path), "family": "mini", "seed": int(c.seed),
@@ -307,7 +309,7 @@ def run_demo(out="multiberts_demo", *, quick=False, family="mini", seeds=None, s
         t = time.perf_counter()
         n_jobs = len(e["checkpoints"]) if isinstance(e["checkpoints"], list) else 0
         pool = workers > 1 and n_jobs > workers and "zeroshot" not in e["methods"]
-        summary = run_experiment(e, quiet=quiet, executor="processes" if pool else "inprocess",
+        summary = run_experiment(e, quiet=not bars, executor="processes" if pool else "inprocess",
                                  workers=workers if pool else None,
                                  threads=threads or (1 if family == "mini" else None))
         failed = getattr(summary, "failed", 0)
@@ -327,7 +329,7 @@ def run_demo(out="multiberts_demo", *, quick=False, family="mini", seeds=None, s
     t = time.perf_counter()
     what = ("a mini BERT family pretrained here" if family == "mini"
             else "the MultiBERTs checkpoints")
-    path = write_report(table, out / "report", nboot=nboot, rng=0, quiet=quiet,
+    path = write_report(table, out / "report", nboot=nboot, rng=0, quiet=not bars,
                         title=f"multiberts-stats demo: {what}",
                         intro=_intro(family, seeds, steps, shared))
     _log(f"[demo] 4/4 report written in {time.perf_counter() - t:.0f} s; total "
@@ -336,19 +338,29 @@ def run_demo(out="multiberts_demo", *, quick=False, family="mini", seeds=None, s
 
 
 def _intro(family, seeds, steps, shared) -> str:
-    if family == "mini":
-        fam = (f"A miniature MultiBERTs: {len(seeds)} BERTs pretrained from scratch with "
-               f"masked-LM on SST-2 training sentences (no labels), identical but for the pretraining seed "
-               f"({list(seeds)}), with checkpoints at optimiser steps {list(steps)}. They are "
-               "tiny and briefly trained, so the numbers are small; the point is the method. "
-               "Run `multiberts-stats demo --family multiberts` with hub access for the real "
-               "checkpoints.")
+    """The report's first lines: which data, then which models."""
+    if shared:
+        data = (f"**Data**: the public files in `{shared}` — masked-LM pretraining on SST-2 "
+                "training sentences (no labels); probes for part of speech (UD English-EWT, "
+                "trained on half of its sentences, scored on the other half) and SST-2 "
+                "sentiment (train → dev); Winogender scored zero-shot.")
     else:
-        fam = (f"The MultiBERTs checkpoints (Sellam et al., 2022): seeds {list(seeds)}, steps "
-               f"{list(steps)} (thousands).")
-    data = (f"Data: {shared}." if shared else
-            "Data: a generated sentiment data set (no data folder was found).")
-    return fam + " " + data + "\n"
+        data = ("**Data**: no data folder was found, so everything below uses a *generated* "
+                "sentiment data set (template sentences such as \"the film is very good\", "
+                "written into the output folder) for both pretraining and the probe; part of "
+                "speech and Winogender were skipped. Set `$MULTIBERTS_STATS_DATA` for the real "
+                "data.")
+    if family == "mini":
+        fam = (f"**Models**: a miniature MultiBERTs — {len(seeds)} BERTs pretrained from scratch, "
+               f"identical but for the pretraining seed ({list(seeds)}), checkpoints at "
+               f"optimiser steps {list(steps)} (step 0 is the random initialisation). They are "
+               "tiny and briefly trained, so scores are low in absolute terms; compare them "
+               "with the baselines beside them. `multiberts-stats demo --family multiberts` "
+               "runs the same analysis on the real checkpoints (hub access needed).")
+    else:
+        fam = (f"**Models**: the MultiBERTs checkpoints (Sellam et al., 2022): seeds "
+               f"{list(seeds)}, steps {list(steps)} (thousands).")
+    return data + "\n\n" + fam + "\n"
 
 
 def cli_demo(argv: list[str]) -> int:
