@@ -19,13 +19,12 @@ reachable hub) the same command runs the real analysis on the MultiBERTs checkpo
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["find_shared_data", "generated_sentiment", "run_demo", "cli_demo"]
+__all__ = ["PRESETS", "TASKS", "find_shared_data", "generated_sentiment", "run_demo"]
 
 SHARED_ENV = "MULTIBERTS_SHARED_DATA"
 
@@ -361,54 +360,3 @@ def _intro(family, seeds, steps, shared) -> str:
         fam = (f"**Models**: the MultiBERTs checkpoints (Sellam et al., 2022): seeds "
                f"{list(seeds)}, steps {list(steps)} (thousands).")
     return data + "\n\n" + fam + "\n"
-
-
-def cli_demo(argv: list[str]) -> int:
-    """``multiberts-stats demo [--out DIR] [--quick] [--family multiberts --seeds ... --tasks ...]``."""
-    ap = argparse.ArgumentParser(
-        prog="multiberts-stats demo",
-        description="The offline end-to-end job: pretrain a mini BERT family (or use the "
-                    "MultiBERTs with --family multiberts), probe SST-2 layers and score "
-                    "Winogender zero-shot into a Parquet store, run the Multi-Bootstrap "
-                    "artifact-vs-procedure analyses and write a report with figures.")
-    ap.add_argument("--out", default="multiberts_demo", help="output folder (default: %(default)s)")
-    ap.add_argument("--quick", action="store_true", help="a small variant (about a minute)")
-    ap.add_argument("--family", choices=["mini", "multiberts"], default="mini")
-    ap.add_argument("--seeds", help="pretraining seeds, e.g. '0-4' or '0,1,2'")
-    ap.add_argument("--steps", help="checkpoint steps, e.g. '0,40,200' (MultiBERTs: thousands)")
-    ap.add_argument("--tasks", help="comma-separated, among pos,sst2,winogender (default: all "
-                                    "three)")
-    ap.add_argument("--nboot", type=int)
-    ap.add_argument("--data-dir", help=f"data folder (default ${SHARED_ENV} or ../shared/data)")
-    ap.add_argument("--threads", type=int)
-    ap.add_argument("--workers", type=int, help="processes side by side (default: cores, at most 2)")
-    ap.add_argument("--quiet", action="store_true")
-    args = ap.parse_args(argv)
-
-    def ints(text, name):
-        if text is None:
-            return None
-        out = []
-        try:
-            for part in text.split(","):
-                if "-" in part:
-                    a, b = part.split("-")
-                    out += list(range(int(a), int(b) + 1))
-                else:
-                    out.append(int(part))
-        except ValueError:
-            raise ValueError(f"The `--{name}` option must be integers like '0-4' or '0,1,2'. "
-                             f"Got {text!r} instead.") from None
-        return out
-
-    try:
-        path = run_demo(args.out, quick=args.quick, family=args.family,
-                        seeds=ints(args.seeds, "seeds"), steps=ints(args.steps, "steps"),
-                        tasks=args.tasks.split(",") if args.tasks else None, nboot=args.nboot,
-                        quiet=args.quiet, data_dir=args.data_dir, threads=args.threads,
-                        workers=args.workers)
-    except (ValueError, RuntimeError, FileNotFoundError, ImportError) as e:
-        print(f"multiberts-stats demo: error: {e}", file=sys.stderr)
-        return 2
-    print(f"Report: {path}")
-    return 0

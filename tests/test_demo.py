@@ -8,6 +8,7 @@ import pytest
 from _demo_run import demo_run  # noqa: F401  (the session's one demo run)
 
 from multiberts_stats import demo
+from multiberts_stats.cli.demo import cli_demo
 
 
 
@@ -83,7 +84,7 @@ def test_fallback_data_is_generated_outside_the_project(tmp_path):
 
 
 def test_demo_bad_arguments(capsys):
-    assert demo.cli_demo(["--tasks", "nope", "--out", "/tmp/x-never"]) == 2
+    assert cli_demo(["--tasks", "nope", "--out", "/tmp/x-never"]) == 2
     assert "must be among" in capsys.readouterr().err
-    assert demo.cli_demo(["--seeds", "a-b"]) == 2
+    assert cli_demo(["--seeds", "a-b"]) == 2
     assert "`--seeds` option" in capsys.readouterr().err

@@ -18,7 +18,7 @@ COMMANDS = {
     "status": ("multiberts_stats.cli.status:cli_status", "show done / pending / failed jobs of a store"),
     "compare": ("multiberts_stats.cli.compare:cli_compare", "artifact-vs-procedure comparison from a store"),
     "report": ("multiberts_stats.cli.report:cli_report", "write a Markdown/HTML report with figures"),
-    "demo": ("multiberts_stats.demo:cli_demo", "the offline end-to-end job (family -> runner -> store -> report)"),
+    "demo": ("multiberts_stats.cli.demo:cli_demo", "the offline end-to-end job (family -> runner -> store -> report)"),
     "published": ("multiberts_stats.cli.published:cli_published", "reproduce the MultiBERTs paper analyses from the published files"),
     "plan": ("multiberts_stats.cli.plan:main", "seeds x runs x examples a target effect or width needs"),
 }
@@ -28,7 +28,8 @@ def _usage() -> str:
     width = max(map(len, COMMANDS))
     lines = ["usage: multiberts-stats COMMAND [options]", "", "commands:"]
     lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
-    lines += ["", "Run `multiberts-stats COMMAND --help` for the options of one command."]
+    lines += ["", "options:", "  -h, --help  show this message", "  --version   print the version",
+              "", "Run `multiberts-stats COMMAND --help` for the options of one command."]
     return "\n".join(lines)
 
 

@@ -18,21 +18,38 @@ def _parser() -> argparse.ArgumentParser:
                     "selection alone). Filters select rows by column values, e.g. "
                     "'step=2000,task=sst2' or 'checkpoint=google/multiberts-seed_0'; "
                     "'layer=3|4' lists alternatives.")
-    ap.add_argument("store")
-    ap.add_argument("--base", required=True, help="filter selecting the baseline rows")
-    ap.add_argument("--expt", help="filter selecting the experiment rows (omit: one procedure)")
+    ap.add_argument("store", help="the store folder (as written by `multiberts-stats run`)")
+    ap.add_argument("--base", required=True, help="filter selecting the baseline rows (required)")
+    ap.add_argument("--expt", help="filter selecting the experiment rows (default: none, the "
+                                   "base selection alone is one procedure)")
     g = ap.add_mutually_exclusive_group()
-    g.add_argument("--paired", dest="design", action="store_const", const="paired")
-    g.add_argument("--unpaired", dest="design", action="store_const", const="unpaired")
-    g.add_argument("--fixed-baseline", dest="design", action="store_const", const="fixed_baseline")
-    ap.add_argument("--metric", help="metric name (default: the task's)")
-    ap.add_argument("--nboot", type=int, default=1000)
-    ap.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap")
-    ap.add_argument("--alpha", type=float, default=0.05)
-    ap.add_argument("--seed-col", default="pretrain_seed")
-    ap.add_argument("--cluster-col", default=None)
-    ap.add_argument("--format", choices=["text", "json", "markdown"], default="text")
-    ap.add_argument("--plot", help="also write the forest plot to this PNG file")
+    g.add_argument("--paired", dest="design", action="store_const", const="paired",
+                   help="the same pretraining seeds on both sides, one seed draw shared by both "
+                        "(the default design when --expt is given)")
+    g.add_argument("--unpaired", dest="design", action="store_const", const="unpaired",
+                   help="independent seeds on each side, one seed draw per side")
+    g.add_argument("--fixed-baseline", dest="design", action="store_const",
+                   const="fixed_baseline",
+                   help="--base is one artifact (a single seed, not resampled) against the "
+                        "--expt procedure")
+    ap.add_argument("--metric", help="metric name (default: the task's primary metric)")
+    ap.add_argument("--nboot", type=int, default=1000,
+                    help="bootstrap replicates (default: %(default)s)")
+    ap.add_argument("--seed", "--rng", dest="seed", type=int, default=0,
+                    help="random seed of the bootstrap draws (default: %(default)s; --rng is "
+                         "a deprecated alias)")
+    ap.add_argument("--alpha", type=float, default=0.05,
+                    help="1 - confidence level of the intervals and level of the tests "
+                         "(default: %(default)s)")
+    ap.add_argument("--seed-col", default="pretrain_seed",
+                    help="column of the pretraining seed (default: %(default)s)")
+    ap.add_argument("--cluster-col", default=None,
+                    help="column of the resampling cluster (default: the task's, e.g. "
+                         "sentences for part of speech, occupations for Winogender)")
+    ap.add_argument("--format", choices=["text", "json", "markdown"], default="text",
+                    help="output format (default: %(default)s)")
+    ap.add_argument("--plot", help="also write the forest plot to this PNG file (default: no "
+                                   "plot)")
     return ap
 
 
@@ -63,7 +80,7 @@ def cli_compare(argv: list[str]) -> int:
         cluster = args.cluster_col
         if cluster is None:
             cluster = task_cluster(tasks[0] if tasks else "", base, metric)
-        design = args.design if expt is not None else None
+        design = (args.design or "paired") if expt is not None else None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # printed below from the report
             rep = artifact_vs_procedure(base, expt, design=design, metric=metric,

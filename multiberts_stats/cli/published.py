@@ -4,6 +4,7 @@ reproduce the paper's analyses (:mod:`multiberts_stats.published`)."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -12,8 +13,13 @@ __all__ = ["cli_published"]
 
 def _add_boot_args(p: argparse.ArgumentParser):
     p.add_argument("--nboot", type=int, default=1000, help="bootstrap replicates (default 1000)")
-    p.add_argument("--confidence-level", type=float, default=0.95, help="default 0.95")
-    p.add_argument("--rng", type=int, default=42, help="seed of the RandomState (default 42)")
+    p.add_argument("--alpha", type=float, default=None,
+                   help="1 - confidence level of the intervals (default: 0.05, the paper's 95%%)")
+    p.add_argument("--confidence-level", type=float, default=None,
+                   help="deprecated alias: the confidence level, 1 - --alpha")
+    p.add_argument("--seed", "--rng", dest="rng", type=int, default=42,
+                   help="seed of the RandomState (default: %(default)s, the paper's; --rng is a "
+                        "deprecated alias)")
     p.add_argument("--out", help="write the result table here (.csv, .tsv, .parquet or .json)")
     p.add_argument("--quiet", action="store_true", help="no report text or progress")
 
@@ -49,7 +55,13 @@ def cli_published(argv: list[str]) -> int:
                    help="comma-separated: accuracy, bias_r, bias_slope")
     w.add_argument("--ablation", default=None, choices=["seeds_only", "examples_only"])
     w.add_argument("--unit", default="occupation", choices=["occupation", "sentence"])
-    w.add_argument("--occupations", default=None, help="occupations-stats.tsv")
+    w.add_argument("--occupations", default=None,
+                   help="occupations-stats.tsv (default: looked for in ROOT and its parent)")
+    w.add_argument("--direction", choices=["auto", "decrease", "increase"], default="auto",
+                   help="direction of the one-sided test (the p-value is the share of "
+                        "replicates on the other side): 'decrease' expects the intervention to "
+                        "lower the metric, 'increase' to raise it (default: %(default)s = "
+                        "decrease for the bias metrics, increase for accuracy, as the paper)")
     w.add_argument("--seeds", default="0,1", help="the two seeds of seed0_vs_seed1")
     _add_boot_args(w)
 
@@ -79,6 +91,13 @@ def cli_published(argv: list[str]) -> int:
     e.add_argument("--winogender-dir", default=None)
 
     args = parser.parse_args(argv)
+    if getattr(args, "alpha", None) is not None and getattr(args, "confidence_level", None):
+        print("multiberts-stats published: error: give --alpha or its deprecated alias "
+              "--confidence-level, not both.", file=sys.stderr)
+        return 2
+    if hasattr(args, "alpha"):
+        args.confidence_level = (1 - args.alpha if args.alpha is not None else
+                                 args.confidence_level or 0.95)
     from multiberts_stats import published as P
     from multiberts_stats.testing.release import write_example_release
 
@@ -90,7 +109,9 @@ def cli_published(argv: list[str]) -> int:
                                        ablation=args.ablation, unit=args.unit,
                                        occupations=args.occupations, seeds=seeds,
                                        nboot=args.nboot, confidence_level=args.confidence_level,
-                                       rng=args.rng, quiet=args.quiet)
+                                       rng=args.rng, quiet=args.quiet,
+                                       expect_negative_effect={"auto": None, "decrease": True,
+                                                               "increase": False}[args.direction])
         elif args.cmd == "steps":
             res = P.reproduce_steps(args.root, args.task, base_steps=args.base_steps,
                                   expt_steps=args.expt_steps, select_lr=not args.no_select_lr,
@@ -115,7 +136,10 @@ def cli_published(argv: list[str]) -> int:
             print(f"wrote an example release in {root}")
             return 0
     except (ValueError, FileNotFoundError) as exc:
-        print(f"multiberts-stats published: error: {exc}", file=sys.stderr)
+        # name the command's flags, not the Python parameters behind them
+        msg = re.sub(r"The `(\w+)` parameter of \w+",
+                     lambda m: f"The `--{m.group(1).replace('_', '-')}` option", str(exc))
+        print(f"multiberts-stats published: error: {msg}", file=sys.stderr)
         return 2
     if not args.quiet and res.report:
         print(res.report)
