@@ -50,4 +50,28 @@ def cli_status(argv: list[str]) -> int:
         what = " ".join(str(d.get(x)) for x in ("method", "task", "checkpoint") if d.get(x) is not None)
         kind = st["kinds"].get(k, "input")
         print(f"    {k}  {what} [{kind}]: {st['errors'][k]}")
+    _print_contents(path)
     return 0
+
+
+def _print_contents(path: Path) -> None:
+    """What the store's rows hold: the values a `compare` / `report` filter can name."""
+    import pyarrow.dataset as ds
+
+    parts = sorted(path.glob("*.parquet"))
+    if not parts:
+        print("  contents: no rows yet")
+        return
+    data = ds.dataset([str(p) for p in parts], format="parquet")
+    cols = data.schema.names
+    want = [c for c in ("task", "method", "step", "layer", "pretrain_seed") if c in cols]
+    frame = data.to_table(columns=want).to_pandas()
+    print(f"  contents: {len(frame)} rows")
+    for c, label in (("task", "tasks"), ("method", "methods"), ("step", "steps"),
+                     ("layer", "layers"), ("pretrain_seed", "seeds")):
+        if c in frame.columns:
+            vals = [int(v) if isinstance(v, float) and v.is_integer() else v
+                    for v in sorted(frame[c].dropna().unique().tolist())]
+            shown = ", ".join(map(str, vals[:30])) + (" ..." if len(vals) > 30 else "")
+            print(f"    {label:<8} {shown or '(none)'}")
+    print(f"    columns  {', '.join(cols)}")
