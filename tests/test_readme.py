@@ -36,6 +36,7 @@ def test_readme_has_python_blocks():
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::multiberts_stats.errors.FewSeedsWarning")
 def test_readme_snippets_run_against_the_demo_store(demo_run, monkeypatch):  # noqa: F811
     out, _ = demo_run
     monkeypatch.chdir(out.parent)  # the snippets read "multiberts_demo/store"
