@@ -88,3 +88,11 @@ def test_demo_bad_arguments(capsys):
     assert "must be among" in capsys.readouterr().err
     assert cli_demo(["--seeds", "a-b"]) == 2
     assert "`--seeds` option" in capsys.readouterr().err
+
+
+def test_report_first_lines_say_which_data():
+    fallback = demo._intro("mini", (0, 1), (0, 10), None)
+    assert fallback.startswith("**Data**: no data folder was found")
+    assert "generated" in fallback.split("\n")[0]
+    real = demo._intro("mini", (0, 1), (0, 10), "/data")
+    assert real.startswith("**Data**: the public files in `/data`")

@@ -52,7 +52,8 @@ def cli_report(argv: list[str]) -> int:
     try:
         table = read_store_table(args.store)
         path = write_report(table, args.out, fmt=args.format, nboot=args.nboot, rng=args.seed,
-                            alpha=args.alpha, quiet=args.quiet,
+                            alpha=args.alpha,
+                            quiet=args.quiet or not sys.stderr.isatty(),
                             title=args.title or _experiment_title(args.store))
     except (ValueError, TypeError, FileNotFoundError, KeyError) as e:
         print(f"multiberts-stats report: error: {e}", file=sys.stderr)
