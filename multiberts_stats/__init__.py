@@ -15,7 +15,11 @@ The statistics never import torch or transformers. Names are imported lazily so 
 
 from importlib import import_module
 
+from ._progress import quiet_widget_warning
+
 __version__ = "0.1.0"
+
+quiet_widget_warning()  # text bars in a notebook without ipywidgets, not a TqdmWarning
 
 # public name -> module that defines it (imported on first access)
 _LAZY = {

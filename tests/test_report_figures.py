@@ -11,7 +11,7 @@ from _analysis_data import base_correct, improve, tidy
 
 from multiberts_stats import plotting
 from multiberts_stats.analysis import agreement, artifact_vs_procedure, learning_curve
-from multiberts_stats.analysis.report import results_table, write_report
+from multiberts_stats.analysis.report import write_report
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +87,3 @@ def test_figures_titles_legends_and_artists(steps_layers):
     assert len(ax.patches) == 6 and np.allclose(ticks, centres)  # one tick on each bar
     assert [t.get_text() for t in ax.get_xticklabels()] == [f"{k}/5" for k in range(6)]
 
-
-def test_results_table_per_layer_and_step(steps_layers):
-    r = results_table(steps_layers, nboot=100)
-    assert len(r) == 6 and set(r["n_seeds"]) == {5}
-    assert (r["low"] <= r["mean"]).all() and (r["mean"] <= r["high"]).all()
-    assert r.loc[(r.layer == 1) & (r.step == 50), "mean"].item() > r.loc[
-        (r.layer == 1) & (r.step == 0), "mean"].item()

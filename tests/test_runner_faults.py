@@ -57,10 +57,9 @@ def _cli(*args, env=None, timeout=300):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--workers", "0"], "`workers` parameter of run_experiment must be a positive integer. Got 0"),
-    (["--threads", "-3"], "`threads` parameter of run_experiment must be a positive integer. Got -3"),
-    (["--device", "tpu"], "`device` key of the experiment must be 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'. "
-                          "Got 'tpu'"),
+    (["--workers", "0"], "`--workers` option must be a positive integer. Got 0"),
+    (["--threads", "-3"], "`--threads` option must be a positive integer. Got -3"),
+    (["--device", "tpu"], "`--device` option must be 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'. Got 'tpu'"),
 ])
 def test_cli_options_out_of_range_are_clear_errors(tmp_path, family, shared_data, capsys, args, message):
     toml = _toml(tmp_path / "e.toml", tmp_path / "s", family, shared_data)

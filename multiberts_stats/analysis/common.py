@@ -258,6 +258,6 @@ def progress(iterable, total: int, desc: str, quiet: bool):
     """A tqdm bar on stderr unless ``quiet``."""
     if quiet:
         return iterable
-    from tqdm.auto import tqdm
+    from multiberts_stats._progress import tqdm
 
     return tqdm(iterable, total=total, desc=desc, file=sys.stderr, leave=False)

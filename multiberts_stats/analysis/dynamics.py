@@ -177,7 +177,7 @@ def learning_curve(table, *, metric="accuracy", step_col="step", group_cols=None
     n_calls = sum(g[step_col].nunique() * (1 + len(compare)) for _, g in groups)
     bar = None
     if not quiet:
-        from tqdm.auto import tqdm
+        from multiberts_stats._progress import tqdm
 
         bar = tqdm(total=n_calls, desc="learning curve", file=sys.stderr, leave=False)
 

@@ -27,7 +27,7 @@ from .selection import (
 )
 from .sides import check_defined
 
-__all__ = ["results_table", "write_report"]
+__all__ = ["write_report"]
 
 
 def _slug(*parts) -> str:
@@ -157,8 +157,7 @@ def _comparison_md(rep, heading: str, figure: str, extra_figs: list[str]) -> str
                f"{rep.confidence_level:.0%} Multi-Bootstrap interval over seeds and examples, "
                f"nboot={rep.nboot}): **{rep.procedure_estimate:.4g}** [{lo:.4g}, {hi:.4g}], "
                f"two-sided p = {rep.procedure_pvalue:.3g}.\n")
-    _, words = _category(rep)
-    out.append(f"**Verdict: {words}.** {rep.flag}\n")
+    out.append(f"**Verdict:** {rep.flag}\n")
     het = getattr(rep, "heterogeneity", None)
     tau = getattr(rep, "tau", None)
     if het is not None and getattr(het, "defined", False):
@@ -458,55 +457,3 @@ def _write(table, out: Path, *, fmt, nboot, rng, alpha, quiet, title, intro, met
         path.write_text(text, encoding="utf-8")
     return path
 
-
-def results_table(table: pd.DataFrame, *, nboot: int = 200, rng=0, alpha: float = 0.05,
-                  metric_for=None) -> pd.DataFrame:
-    """Per task × method × layer × step: the mean over pretraining seeds of each task's metric,
-    its Multi-Bootstrap interval (seeds and examples resampled jointly) and the number of seeds
-    — the table ``multiberts-stats run`` prints at its end.
-
-    Examples
-    --------
-    >>> import numpy as np, pandas as pd
-    >>> rng = np.random.default_rng(0)
-    >>> t = pd.DataFrame({"task": "t", "method": "probe", "layer": 0, "step": 0,
-    ...                   "pretrain_seed": np.repeat([0, 1, 2], 50),
-    ...                   "example_id": np.tile(np.arange(50), 3),
-    ...                   "label": np.tile(rng.integers(0, 2, 50), 3).astype(float)})
-    >>> t["prediction"] = t["label"]
-    >>> r = results_table(t, nboot=50)
-    >>> r[["task", "metric", "mean", "n_seeds"]].to_dict("records")
-    [{'task': 't', 'metric': 'accuracy', 'mean': 1.0, 'n_seeds': 3}]
-    """
-    from multiberts_stats.bootstrap import multiboot
-
-    keys = [c for c in ("task", "method", "layer", "step") if c in table.columns]
-    rows = []
-    rngs = RngStream(rng)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # few seeds etc.: the caller states the interval's kind
-        for key, g in table.groupby(keys, dropna=False, sort=True):
-            key = key if isinstance(key, tuple) else (key,)
-            task = str(dict(zip(keys, key)).get("task", ""))
-            metric, cluster, g2, _, error = _section_metric(task, g, metric_for)
-            row = dict(zip(keys, key))
-            row["metric"] = metric
-            if error is None:
-                try:
-                    r = multiboot(g2, metric=metric, cluster_col=cluster, nboot=nboot,
-                                  rng=rngs.child(), confidence_level=1 - alpha)
-                    lo, hi = r.ci["base"]
-                    ns = r.n_seeds["base"] if isinstance(r.n_seeds, dict) else r.n_seeds
-                    row.update(mean=float(r.estimate["base"]), low=float(lo), high=float(hi),
-                               n_seeds=int(ns))
-                except (ValueError, TypeError) as e:
-                    row.update(mean=np.nan, low=np.nan, high=np.nan,
-                               n_seeds=int(g["pretrain_seed"].nunique()), note=str(e)[:80])
-            else:
-                row.update(mean=np.nan, low=np.nan, high=np.nan,
-                           n_seeds=int(g["pretrain_seed"].nunique()), note="metric undefined")
-            rows.append(row)
-    out = pd.DataFrame(rows)
-    if "layer" in out.columns:
-        out["layer"] = out["layer"].astype("Int64")
-    return out

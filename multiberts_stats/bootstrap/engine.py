@@ -308,7 +308,7 @@ def resample(sides: dict, seed_plan: list, draw_key: dict, resampled: dict, unit
             s.n_runs for s in sides.values()) > 20_000)):
         import sys
 
-        from tqdm.auto import tqdm
+        from multiberts_stats._progress import tqdm
 
         bar = tqdm(total=nboot, desc="multiboot", file=sys.stderr,
                    disable=not getattr(sys.stderr, "isatty", lambda: False)())

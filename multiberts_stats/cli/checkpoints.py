@@ -19,6 +19,8 @@ from multiberts_stats.checkpoints import (
 )
 from multiberts_stats.checkpoints.resolve import locate
 
+from ._common import HelpFormatter
+
 __all__ = ["cli_checkpoints"]
 
 
@@ -49,7 +51,7 @@ def cli_checkpoints(argv: list[str]) -> int:
     0
     """
     parser = argparse.ArgumentParser(
-        prog="multiberts-stats checkpoints",
+        formatter_class=HelpFormatter, prog="multiberts-stats checkpoints",
         description="List MultiBERTs checkpoints (170 hub ids: 25 seeds at 2000k steps; seeds "
                     "0-4 at 29 steps). Steps are in thousands.")
     parser.add_argument("--family", default="multiberts",
@@ -61,7 +63,7 @@ def cli_checkpoints(argv: list[str]) -> int:
                         help='steps (thousands for multiberts, optimiser steps for the '
                              'PolyPythias), e.g. "0,200,2000" or a range "0-200" of '
                              'released steps (default all)')
-    parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    parser.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
     parser.add_argument("--all-ids", action="store_true",
                         help="also list google/multiberts-seed_{0..4}-step_2000k, the aliases of "
                              "the final checkpoints of seeds 0-4")

@@ -123,10 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-sim", type=int, default=500,
                    help="simulated experiments per design (default: 500)")
     p.add_argument("--nboot", type=int, default=199,
-                   help="bootstrap replicates per simulated experiment (default: 200)")
+                   help="bootstrap replicates per simulated experiment (default: %(default)s)")
     p.add_argument("--no-simulate", action="store_true",
                    help="analytic approximation only (default: off, simulate)")
-    p.add_argument("--rng", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--plot", default=None, metavar="PNG",
                    help="write the power (or width) figure to this file (default: none)")
     p.add_argument("--format", choices=["text", "json"], default="text",
@@ -143,6 +143,9 @@ def _table_text(plan) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # --rng: the older name of --seed (one name per concept across commands), still accepted
+    argv = ["--seed" if a == "--rng" else "--seed=" + a[6:] if a.startswith("--rng=") else a for a in argv]
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
@@ -172,13 +175,13 @@ def _run(args) -> int:
                          "none.")
     comp = fit_components(base, expt, design=None if expt is None else args.design,
                           metric=args.metric, score_col=args.score_col, seed_col=args.seed_col,
-                          rng=args.rng)
+                          rng=args.seed)
     grid = dict(seeds=_ints(args.seeds, "--seeds"),
                 runs=_ints(args.runs, "--runs") if args.runs else None,
                 examples=_ints(args.examples, "--examples") if args.examples else None,
                 cost_seed=args.cost_seed, cost_run=args.cost_run, cost_examples=args.cost_examples,
                 objective=args.objective, method=args.method, n_sim=args.n_sim, nboot=args.nboot,
-                simulate=not args.no_simulate, rng=args.rng,
+                simulate=not args.no_simulate, rng=args.seed,
                 confidence_level=args.confidence_level, quiet=args.format == "json")
     if args.width is not None:
         plan = plan_width(comp, args.width, **grid)

@@ -14,19 +14,21 @@ from multiberts_stats.tasks import (
     list_tasks,
 )
 
+from ._common import HelpFormatter
+
 __all__ = ["cli_tasks"]
 
 
 def cli_tasks(argv: list[str]) -> int:
     """``multiberts-stats tasks``: list the registered tasks and where their data would come from."""
-    ap = argparse.ArgumentParser(prog="multiberts-stats tasks",
+    ap = argparse.ArgumentParser(formatter_class=HelpFormatter, prog="multiberts-stats tasks",
                                  description="List the registered tasks: kind, text fields, labels, "
                                              "metrics (first = primary), resampling unit, splits and "
                                              "where the data would be read from.")
     ap.add_argument("names", nargs="*", help="only these tasks")
     ap.add_argument("--data-dir", help=f"local data root (default ${DATA_ENV}, else the hub)")
-    ap.add_argument("--kind", choices=KINDS, help="only tasks of this kind")
-    ap.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    ap.add_argument("--kind", choices=KINDS, help="only tasks of this kind (default: every kind)")
+    ap.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     ap.add_argument("--count", action="store_true",
                     help="also load each task's default split and print its number of examples")
     args = ap.parse_args(argv)

@@ -330,7 +330,7 @@ def _simulate(comp, probit, tab, method, effect, alpha, alternative, level, n_si
         import sys
 
         if sys.stderr.isatty():
-            from tqdm.auto import tqdm
+            from multiberts_stats._progress import tqdm
 
             bar = tqdm(total=len(designs) * n_sim, desc="plan", file=sys.stderr)
     if probit is not None:

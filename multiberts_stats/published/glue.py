@@ -130,7 +130,7 @@ def load_glue(root, task: str = "MNLI", *, releases=None, n_steps=None, keep_sco
     labels = _read_labels(root, task)
     if strict:
         check_unlisted(root, full, idx, ".tsv")
-    from tqdm.auto import tqdm
+    from multiberts_stats._progress import tqdm
 
     preds, scores = [], [] if keep_scores else None
     for f in tqdm(idx["file"], desc=f"reading {task} predictions", disable=quiet, file=sys.stderr):

@@ -125,7 +125,7 @@ def _run_reference(analysis: str, matrices: dict, *, paired: bool, sample_seeds:
         rng = int(rng)  # an int: every metric starts a fresh RandomState(rng), as the notebooks
     progress = _identity
     if not quiet:
-        from tqdm.auto import tqdm
+        from multiberts_stats._progress import tqdm
 
         def progress(it):
             return tqdm(it, file=sys.stderr, leave=False)

@@ -303,7 +303,7 @@ def load_squad(root, *, task: str = "v2.0", releases=None, n_steps=None, strict:
     qids, golds = scorer.qids, scorer.golds
     if strict:
         check_unlisted(root, full, idx, ".json")
-    from tqdm.auto import tqdm
+    from multiberts_stats._progress import tqdm
 
     exact, f1, answers = [], [], []
     qset = set(qids)

@@ -208,7 +208,7 @@ def run_experiment(exp, *, executor: str = "inprocess", workers: int | None = No
             todo.append(j)
     if todo:
         _check_environment(todo, todo[0].device)
-    from tqdm.auto import tqdm
+    from multiberts_stats._progress import tqdm
 
     bar = tqdm(total=len(todo), desc=f"run {exp.name}", unit="job",
                disable=quiet or not sys.stderr.isatty(), file=sys.stderr)

@@ -58,7 +58,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from multiberts_stats.checkpoints import (
@@ -152,6 +152,38 @@ class Experiment:
         methods = _methods(cfg["methods"])
         return cls(name=name, store=store, checkpoints=checkpoints, tasks=tasks, methods=methods,
                    device=device, dtype=dtype, finetune_seeds=seeds, config=cfg, base_dir=str(base))
+
+    def with_limit(self, n: int) -> "Experiment":
+        """The same experiment on at most ``n`` training and ``n`` evaluation examples per task
+        (a smoke run): every method's ``max_train`` / ``max_eval`` capped at ``n``.
+
+        The caps are settings, so they are part of every job key: a limited run never counts as
+        done for the full experiment (nor the other way round).
+
+        Examples
+        --------
+        >>> exp = Experiment(name="e", store="s", checkpoints=[], tasks=[],
+        ...                  methods={"probe": {"max_train": 4000, "max_eval": None},
+        ...                           "zeroshot": {"max_eval": 30}})
+        >>> exp.with_limit(50).methods
+        {'probe': {'max_train': 50, 'max_eval': 50}, 'zeroshot': {'max_eval': 30}}
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ExperimentError(f"The `n` parameter of Experiment.with_limit (examples per task) must "
+                                  f"be a positive integer. Got {n!r} instead.")
+
+        def cap(v):
+            if isinstance(v, list):
+                return sorted({cap(x) for x in v})
+            return n if v is None else min(int(v), n)
+
+        methods = {}
+        for name, s in self.methods.items():
+            if "max_eval" not in s:
+                raise ExperimentError(f"The method {name!r} has no `max_eval` setting, so a limit on "
+                                      "its examples cannot be applied.")
+            methods[name] = {**s, **{k: cap(s[k]) for k in ("max_train", "max_eval") if k in s}}
+        return replace(self, methods=methods, config={**self.config, "limit": int(n)})
 
     def jobs(self, *, device: str | None = None, dtype: str | None = None) -> list[Job]:
         """The grid: checkpoint x task x method x (hyper-parameter point) x seed."""

@@ -174,7 +174,7 @@ def extract_features(model, tokenizer, texts: Sequence[str], text_pair: Sequence
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     was_training = enc.training
     enc.eval()
-    from tqdm.auto import tqdm
+    from multiberts_stats._progress import tqdm
 
     bar = tqdm(total=len(texts), desc=desc, disable=quiet, leave=False, unit="sent")
     try:
@@ -244,7 +244,7 @@ def extract_word_features(model, tokenizer, sentences: Sequence[Sequence[str]], 
     positions = [a[1] for a in aligned]
     lengths = np.array([len(s) for s in ids])
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    from tqdm.auto import tqdm
+    from multiberts_stats._progress import tqdm
 
     bar = tqdm(total=len(sentences), desc=desc, disable=quiet, leave=False, unit="sent")
     enc.eval()

@@ -107,7 +107,9 @@ def run(job, ctx):
     from multiberts_stats.checkpoints import quiet_transformers
 
     s = {**job.settings, **job.hparams}
-    store, quiet = ctx.store, ctx.quiet
+    from multiberts_stats._progress import in_notebook, on_terminal
+
+    store, quiet = ctx.store, ctx.quiet or not (on_terminal() or in_notebook())  # bars: watched only
     task = resolve_task(job.task)
     if task.level != "sentence":
         raise ValueError(f"Fine-tuning needs a sentence-level task; {task.name!r} is {task.level!r}.")

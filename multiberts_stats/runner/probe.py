@@ -216,7 +216,7 @@ def run(job, ctx):
     layers = _layers(s, Ftr.shape[0], job)
     regression = task.label_space is None
     frames, chosen = [], {}
-    from tqdm.auto import tqdm
+    from multiberts_stats._progress import tqdm
 
     for layer in tqdm(list(layers), desc="probe layers", disable=quiet, leave=False):
         pred, score, C = fit_probe(Ftr[int(layer)], train_df["label"].to_numpy(), Fev[int(layer)],
@@ -294,7 +294,7 @@ def _run_token_probe(job, task, s, ctx):
         "example_id": [f"{a}:{b}" for a, b in zip(sid[ok_ev], widx[ok_ev])],
         "label": yev[ok_ev], "cluster": sid[ok_ev]})
     frames, chosen = [], {}
-    from tqdm.auto import tqdm
+    from multiberts_stats._progress import tqdm
 
     for layer in tqdm(list(layers), desc="probe layers", disable=quiet, leave=False):
         pred, score, C = fit_probe(Ftr[int(layer)][ok_tr], ytr[ok_tr], Fev[int(layer)][ok_ev],

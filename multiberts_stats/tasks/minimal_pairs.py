@@ -213,7 +213,7 @@ def causal_log_likelihood(model, tokenizer, sentences, *, batch_size: int = 32,
     import contextlib
 
     import torch
-    from tqdm.auto import tqdm
+    from multiberts_stats._progress import tqdm
 
     model_scoring(model, "causal", who="causal_log_likelihood")
     if amp not in (None, "bf16", "fp16"):

@@ -340,7 +340,7 @@ def _masked_logprobs(model, tokenizer, items, *, batch_size, progress, device, d
     torch = _torch()
     import contextlib
 
-    from tqdm.auto import tqdm
+    from multiberts_stats._progress import tqdm
 
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"The `batch_size` parameter must be a positive integer. Got {batch_size!r} instead.")

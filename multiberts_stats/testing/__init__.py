@@ -614,7 +614,7 @@ def pretrain_mini_family(root, sentences: Sequence[str], vocab_file,
                folders={(s, k): str(folder_of(s, k)) for s in todo for k in steps},
                num_threads=num_threads)
 
-    from tqdm.auto import tqdm
+    from multiberts_stats._progress import tqdm
 
     total = max(steps)
     bar = tqdm(total=len(todo) * total, disable=quiet, file=sys.stderr, unit="step",
