@@ -2,7 +2,8 @@
 
 Colours are the Okabe-Ito colour-blind-safe palette (:data:`OKABE_ITO`); many curves use
 ``viridis``. Nothing here calls ``plt.show()``; warnings carried by a result (e.g. fewer seeds
-than where interval coverage was shown to hold) are written on the figure itself.
+than where interval coverage was shown to hold) are written on the figure itself unless
+``show_warnings=False`` (the report does that: its warnings are in one banner at the top).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def forest_figsize(n_artifacts: int) -> tuple[float, float]:
     return (6.0, 1.6 + 0.28 * (n_artifacts + 1))
 
 
-def forest_plot(report, ax=None, *, title=None, xlabel=None):
+def forest_plot(report, ax=None, *, title=None, xlabel=None, show_warnings=True):
     """Per-artifact examples-only intervals and the procedure-level interval.
 
     Parameters
@@ -155,12 +156,13 @@ def forest_plot(report, ax=None, *, title=None, xlabel=None):
     handles.append(Line2D([], [], color=PROCEDURE_COLOUR, marker="D", ls="",
                           label="procedure"))
     ax.legend(handles=handles, fontsize=7, loc="best")
-    _warn(ax, _warnings_of(report))
+    if show_warnings:
+        _warn(ax, _warnings_of(report))
     return ax
 
 
 def learning_curve_plot(curve, ax=None, *, groups=None, step_col="step", title=None,
-                        ylabel=None, log_x=False, mark_within_eps=True):
+                        ylabel=None, log_x=False, mark_within_eps=True, show_warnings=True):
     """Metric per step with procedure-level bands, one curve per group (e.g. per layer).
 
     Parameters
@@ -242,13 +244,26 @@ def learning_curve_plot(curve, ax=None, *, groups=None, step_col="step", title=N
     ax.set_xlabel("pretraining step" if step_col == "step" else step_col)
     ax.set_ylabel(ylabel or metric or "score")
     ax.set_title(title or "Learning curve (procedure-level bands over seeds and examples)")
-    if len(keys) > 1 or keys != [None]:
-        ax.legend(fontsize=7, ncol=2 if len(keys) > 6 else 1)
-    _warn(ax, warnings)
+    handles, _ = ax.get_legend_handles_labels()
+    if any(c.get_gid() == "within_eps" for c in ax.collections):
+        from matplotlib.lines import Line2D
+
+        eps = getattr(curve, "eps", None)
+        what = f"ε = {eps:g}" if eps is not None else "ε"
+        handles.append(Line2D([], [], marker="*", ls="", color="white", markeredgecolor="black",
+                              markersize=9, label=f"first step within {what} of the final\n"
+                                                  "value (equivalence test)"))
+    if handles and (len(keys) > 1 or keys != [None] or len(handles) > len(keys)):
+        # outside the axes, right of the plot: the legend never covers a band
+        ax.legend(handles=handles, fontsize=7, ncol=2 if len(keys) > 12 else 1,
+                  loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    if show_warnings:
+        _warn(ax, warnings)
     return ax
 
 
-def bootstrap_distribution_plot(result, ax=None, *, quantity=None, bins=40, title=None):
+def bootstrap_distribution_plot(result, ax=None, *, quantity=None, bins=40, title=None,
+                                show_warnings=True):
     """Histogram of a bootstrap distribution (the difference by default) with its interval.
 
     Parameters
@@ -305,11 +320,12 @@ def bootstrap_distribution_plot(result, ax=None, *, quantity=None, bins=40, titl
     ax.set_xlabel({"delta": "difference (expt − base)"}.get(quantity, quantity))
     ax.set_ylabel("bootstrap replicates")
     ax.set_title(title or "Multi-Bootstrap distribution")
-    _warn(ax, warnings)
+    if show_warnings:
+        _warn(ax, warnings)
     return ax
 
 
-def agreement_histogram(agreement, ax=None, *, title=None):
+def agreement_histogram(agreement, ax=None, *, title=None, show_warnings=True):
     """Histogram of the share of seeds that get each example right.
 
     Parameters
@@ -342,6 +358,9 @@ def agreement_histogram(agreement, ax=None, *, title=None):
         colours = [VERDICT_COLOURS["negative"] if v == 0 else VERDICT_COLOURS["positive"]
                    if v == 1 else OKABE_ITO[0] for v in vals]
         ax.bar(vals, counts, width=0.8 / n, color=colours, edgecolor="black", lw=0.3)
+        # one tick under each bar, labelled as the count of seeds
+        every = max(1, int(np.ceil((n + 1) / 13)))
+        ax.set_xticks(vals[::every], [f"{k}/{n}" for k in range(0, n + 1, every)])
     else:
         ax.hist(s, bins=20, range=(0, 1), color=OKABE_ITO[0], edgecolor="white")
     ax.set_xlabel("share of seeds that get the example right")
@@ -352,11 +371,12 @@ def agreement_histogram(agreement, ax=None, *, title=None):
         ax.set_title(f"{title or 'Instance-level agreement'}\n{sub}", fontsize=10)
     else:
         ax.set_title(title or "Instance-level agreement")
-    _warn(ax, warnings)
+    if show_warnings:
+        _warn(ax, warnings)
     return ax
 
 
-def variance_bars(decomposition, ax=None, *, scale="sd", title=None):
+def variance_bars(decomposition, ax=None, *, scale="sd", title=None, show_warnings=True):
     """Bars of the bootstrap spread with seeds only, examples only, and both resampled.
 
     Parameters
@@ -394,5 +414,6 @@ def variance_bars(decomposition, ax=None, *, scale="sd", title=None):
         ax.text(i, val, f"{val:.3g}", ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("bootstrap SD" if scale == "sd" else "bootstrap variance")
     ax.set_title(title or f"Where the uncertainty of the {decomposition.quantity} comes from")
-    _warn(ax, list(decomposition.warnings))
+    if show_warnings:
+        _warn(ax, list(decomposition.warnings))
     return ax

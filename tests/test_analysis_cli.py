@@ -111,13 +111,16 @@ def test_report_markdown_and_html(store, tmp_path, capsys):
     assert str(path) in capsys.readouterr().out
     text = path.read_text()
     for heading in ("## sst2 — probe (accuracy)", "Procedure-level estimates at step 2000",
-                    "Last step vs first step", "Best layer (1) vs layer 0 at step 2000",
+                    "step 2000 vs step 0 (best layer, 1)", "layer 1 vs layer 0 at step 2000",
+                    "## Findings",
                     "### Learning curve", "Agreement between seeds"):
         assert heading in text
     import re
 
     figs = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert len(figs) == 8  # 2 comparisons x (forest, variance, bootstrap), curve, agreement
+    # 3 comparisons (last vs first step, last vs previous step, top layer vs embeddings)
+    # x (forest, variance, bootstrap), curve, agreement (#14 added the last two comparisons)
+    assert len(figs) == 11
     for f in figs:
         assert (tmp_path / "md" / f).stat().st_size > 1000
 
@@ -138,9 +141,8 @@ def test_report_html_one_step(tmp_path, capsys):
     import re
 
     srcs = re.findall(r'<img alt="[^"]*" src="([^"]+)"', html)
-    # forest + variance (+ bootstrap of the difference when the best layer is not layer 0)
-    # + agreement
-    assert len(srcs) == (4 if "Best layer" in html else 3)
+    # the top layer vs the embeddings (forest, variance, bootstrap of the difference) + agreement
+    assert len(srcs) == 4
     assert all((tmp_path / "html" / f).stat().st_size > 1000 for f in srcs)
     assert "Warning:" in html  # 3 seeds: the engine's coverage warning is shown
 

@@ -77,7 +77,9 @@ def test_learning_curve_plot_bands():
     assert verts[:, 1].min() == pytest.approx(sub.low.min())
     assert verts[:, 1].max() == pytest.approx(sub.high.max())
     np.testing.assert_allclose(ax.lines[0].get_ydata(), sub.estimate)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["layer=0", "layer=1", "layer=2"]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts[:3] == ["layer=0", "layer=1", "layer=2"]
+    assert texts[3:] == ["first step within ε = 0.05 of the final\nvalue (equivalence test)"]
     assert ax.get_xlabel().startswith("pretraining step")
     # many groups fall back to viridis, still one line per group
     t13 = steps_table(seed=0, n_ex=60, layers=range(9), steps=(0, 2000))

@@ -75,6 +75,8 @@ def markdown_to_html(text: str, title: str) -> str:
     >>> page = markdown_to_html("# T\\n\\n| a |\\n|---|\\n| 1 |", "T")
     >>> "<h1>T</h1>" in page and "<td>1</td>" in page
     True
+    >>> "<ul>\\n<li>a</li>\\n<li>b</li>\\n</ul>" in markdown_to_html("- a\\n- b", "T")
+    True
     """
     out, lines, i = [], text.splitlines(), 0
     while i < len(lines):
@@ -99,8 +101,13 @@ def markdown_to_html(text: str, title: str) -> str:
             if body:
                 out.append(f'<p style="color:#a00;border-left:4px solid #a00;padding-left:8px">'
                            f"{_inline(body)}</p>")
-        elif ln.startswith("- "):
-            out.append(f"<li>{_inline(ln[2:])}</li>")
+        elif ln.startswith("- "):  # a list: consecutive items inside one <ul>
+            out.append("<ul>")
+            while i < len(lines) and lines[i].startswith("- "):
+                out.append(f"<li>{_inline(lines[i][2:])}</li>")
+                i += 1
+            out.append("</ul>")
+            continue
         elif ln.strip():
             out.append(f"<p>{_inline(ln)}</p>")
         i += 1

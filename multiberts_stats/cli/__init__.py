@@ -47,7 +47,7 @@ def _report(argv):
 
 
 def _demo(argv):
-    from multiberts_stats.demo import cli_demo
+    from multiberts_stats.cli.demo import cli_demo
 
     return cli_demo(argv)
 

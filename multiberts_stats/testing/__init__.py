@@ -43,6 +43,9 @@ __all__ = ["make_tiny_family", "pretrain_mini_family", "masked_token_accuracy",
 _SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 _TINY_RECORD = "tiny_checkpoint.json"
 _MINI_RECORD = "mini_pretraining.json"
+#: Position embeddings of mini models: room for token-level probes of long treebank sentences
+#: (the runner reads up to 256 sub-tokens there), whatever length they were pretrained on.
+_MINI_POSITIONS = 512
 
 
 # --------------------------------------------------------------------------------------------
@@ -559,7 +562,8 @@ def pretrain_mini_family(root, sentences: Sequence[str], vocab_file,
                     num_heads=num_heads, intermediate_size=intermediate_size,
                     max_length=max_length, batch_size=batch_size, learning_rate=learning_rate,
                     warmup_fraction=warmup_fraction, weight_decay=weight_decay,
-                    mask_prob=mask_prob, dropout=dropout, total_steps=max(steps))
+                    mask_prob=mask_prob, dropout=dropout, total_steps=max(steps),
+                    max_positions=max(_MINI_POSITIONS, max_length))
 
     def folder_of(seed, step):
         return root / org / f"{name}-seed_{seed}-step_{step}"
@@ -595,8 +599,9 @@ def pretrain_mini_family(root, sentences: Sequence[str], vocab_file,
     specials_count = int(special.max()) + 1
     config = BertConfig(vocab_size=n_vocab, hidden_size=hidden_size,
                         num_hidden_layers=num_layers, num_attention_heads=num_heads,
-                        intermediate_size=intermediate_size, max_position_embeddings=max(
-                            64, max_length), hidden_dropout_prob=dropout,
+                        intermediate_size=intermediate_size,
+                        max_position_embeddings=max(_MINI_POSITIONS, max_length),
+                        hidden_dropout_prob=dropout,
                         attention_probs_dropout_prob=dropout,
                         pad_token_id=tokenizer.pad_token_id,
                         architectures=["BertForPreTraining"])
