@@ -92,7 +92,8 @@ def forest_plot(report, ax=None, *, title=None, xlabel=None, show_warnings=True)
     report : ArtifactProcedureReport or DataFrame
         A report from :func:`multiberts_stats.analysis.artifact_vs_procedure`, or its
         ``to_frame()`` (columns ``level``, ``artifact``, ``estimate``, ``low``, ``high``,
-        ``verdict``).
+        ``verdict``; with ``verdict_adjusted``, the artifacts are coloured by their verdict
+        after the report's multiplicity correction, as the report's counts and category are).
     ax : matplotlib Axes, optional
 
     Returns
@@ -120,6 +121,7 @@ def forest_plot(report, ax=None, *, title=None, xlabel=None, show_warnings=True)
     else:
         df = report.to_frame()
         null, metric, quantity = report.null, report.metric, report.quantity
+    correction = df.attrs.get("correction", getattr(report, "correction", None))
     missing = {"level", "artifact", "estimate", "low", "high"} - set(df.columns)
     if missing:
         raise InputError("The `report` parameter of forest_plot must be an "
@@ -127,11 +129,14 @@ def forest_plot(report, ax=None, *, title=None, xlabel=None, show_warnings=True)
                          f"estimate, low, high. Missing {sorted(missing)}.")
     art = df[df["level"] == "artifact"]
     proc = df[df["level"] == "procedure"]
+    vcol = "verdict_adjusted" if "verdict_adjusted" in art.columns and art["verdict_adjusted"].notna().all() \
+        else "verdict"
+    tag = f" ({correction}-adjusted)" if vcol == "verdict_adjusted" and correction else ""
     n = len(art)
     ax = _ax(ax, figsize=forest_figsize(n))
     ys = np.arange(n + len(proc))[::-1]
     for y, (_, r) in zip(ys[:n], art.iterrows()):
-        c = VERDICT_COLOURS.get(r.get("verdict", "none"), OKABE_ITO[1])
+        c = VERDICT_COLOURS.get(r.get(vcol, "none"), OKABE_ITO[1])
         ax.errorbar([r["estimate"]], [y], xerr=[[r["estimate"] - r["low"]],
                                                 [r["high"] - r["estimate"]]],
                     fmt="o", color=c, ecolor=c, capsize=3, ms=4, label="_artifact")
@@ -151,11 +156,13 @@ def forest_plot(report, ax=None, *, title=None, xlabel=None, show_warnings=True)
     ax.set_title(title or "Artifact level (examples only) vs procedure level")
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], color=c, marker="o", ls="", label=f"artifact: {k}")
-               for k, c in VERDICT_COLOURS.items() if (art.get("verdict") == k).any()]
+    handles = [Line2D([], [], color=c, marker="o", ls="", label=f"artifact{tag}: {k}")
+               for k, c in VERDICT_COLOURS.items() if (art.get(vcol) == k).any()]
     handles.append(Line2D([], [], color=PROCEDURE_COLOUR, marker="D", ls="",
                           label="procedure"))
-    ax.legend(handles=handles, fontsize=7, loc="best")
+    # outside the axes: inside, "best" can still sit on an interval
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0.0)
     if show_warnings:
         _warn(ax, _warnings_of(report))
     return ax

@@ -132,6 +132,8 @@ def cli_compare(argv: list[str]) -> int:
     if args.plot:
         from multiberts_stats.plotting import forest_figsize, new_axes
 
-        ax = rep.plot(ax=new_axes(forest_figsize(len(rep.artifacts))))
+        what = f"{args.expt} vs {args.base}" if args.expt else args.base
+        title = f"{', '.join(tasks) or 'all tasks'}, {metric}: {what}"
+        ax = rep.plot(ax=new_axes(forest_figsize(len(rep.artifacts))), title=title)
         ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
     return 0
