@@ -344,3 +344,17 @@ def test_task_from_file_and_config_build_minimal_pair_tasks(tmp_path):
     with pytest.raises(ValueError, match=r"Unknown key\(s\) \['label'\]"):
         task_from_config({"name": "mp5", "kind": "minimal_pairs", "paths": {"test": str(path)},
                           "text_fields": ["good", "bad"], "label": "y"})
+
+
+def test_latin1_pair_file_reads_with_its_encoding_and_names_the_file_without(tmp_path):
+    from multiberts_stats.tasks import task_from_file
+
+    f = tmp_path / "pairs.csv"
+    f.write_bytes("good,bad\nthe café is open,the café are open\n".encode("latin-1"))
+    task = task_from_file("mp_latin1", f, kind="minimal_pairs", text_fields=["good", "bad"],
+                          encoding="latin-1")
+    frame = task.load()
+    assert frame["good"].iloc[0] == "the café is open"
+    bad = task_from_file("mp_utf8", f, kind="minimal_pairs", text_fields=["good", "bad"])
+    with pytest.raises(ValueError, match="pairs.csv"):
+        bad.load()

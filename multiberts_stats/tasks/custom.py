@@ -26,7 +26,7 @@ import pandas as pd
 from multiberts_stats.errors import DataWarning
 
 from .base import KINDS, Task, TaskError
-from .readers import read_table
+from .readers import read_table, task_file
 
 __all__ = ["FileTask", "task_from_file", "task_from_config"]
 
@@ -50,11 +50,7 @@ class FileTask(Task):
         return ", ".join(f"{s}: {self._path(s, data_dir)}" for s in self.splits)
 
     def _path(self, split, data_dir=None) -> Path:
-        p = Path(self.paths[split]).expanduser()
-        base = data_dir if data_dir is not None else self.data_dir
-        if not p.is_absolute() and base is not None:
-            p = Path(base).expanduser() / p
-        return p
+        return task_file(self.paths[split], data_dir if data_dir is not None else self.data_dir)
 
     def _load(self, split, data_dir):
         path = self._path(split, data_dir)
@@ -251,7 +247,8 @@ def task_from_file(name: str, path=None, text_fields=None, label: str = "label",
         return minimal_pairs_from_config(
             {"name": name, "paths": paths, "text_fields": list(text_fields), "metrics": metrics,
              "id_column": id_column, "cluster_column": cluster_column, "format": format,
-             "data_dir": data_dir, "description": description, "label_space": label_space})
+             "data_dir": data_dir, "description": description, "label_space": label_space,
+             "encoding": encoding})
     if kind is None:
         if label_space is None and metrics and metrics[0] in ("pearson", "spearman"):
             kind = "regression"

@@ -39,7 +39,7 @@ import pandas as pd
 from multiberts_stats.errors import DataWarning, InputError
 
 from .base import Task, TaskError
-from .readers import read_table
+from .readers import read_table, task_file
 
 __all__ = [
     "MINIMAL_PAIR_LABELS",
@@ -404,6 +404,7 @@ class MinimalPairTask(Task):
     group_columns: tuple = ()
     scoring: str = "auto"
     format: str | None = None
+    encoding: str = "utf-8"
 
     #: scored by causal LMs too (summed log-probabilities), not only by masked LMs
     causal_scoring = True
@@ -428,18 +429,14 @@ class MinimalPairTask(Task):
         return ", ".join(f"{s}: {self._path(s, data_dir)}" for s in self.paths) or "no files"
 
     def _path(self, split, data_dir=None) -> Path:
-        p = Path(self.paths[split]).expanduser()
-        base = data_dir if data_dir is not None else self.data_dir
-        if not p.is_absolute() and base is not None:
-            p = Path(base).expanduser() / p
-        return p
+        return task_file(self.paths[split], data_dir if data_dir is not None else self.data_dir)
 
     def _load(self, split, data_dir):
         if split not in self.paths:
             raise TaskError(f"Task {self.name!r} has no file for split {split!r}; its files are "
                             f"{self.paths}.")
         path = self._path(split, data_dir)
-        raw = read_table(path, self.format)
+        raw = read_table(path, self.format, encoding=self.encoding)
         return self._pairs_frame(raw, str(path))
 
     def _pairs_frame(self, raw: pd.DataFrame, where: str) -> pd.DataFrame:
@@ -509,7 +506,7 @@ def minimal_pair_task(name: str, path, *, expected: str = "sentence_good",
                       other: str = "sentence_bad", groups=(), unit: str = "example",
                       id_column: str | None = None, split: str = "test",
                       scoring: str = "auto", format: str | None = None, data_dir=None,
-                      description: str = "") -> MinimalPairTask:
+                      description: str = "", encoding: str = "utf-8") -> MinimalPairTask:
     """A minimal-pair task from one CSV / TSV / JSONL file.
 
     Parameters
@@ -531,6 +528,8 @@ def minimal_pair_task(name: str, path, *, expected: str = "sentence_good",
     scoring : {"auto", "causal", "pll"}
         ``"auto"`` chooses from the model (summed log-probabilities for a causal LM,
         pseudo-log-likelihood for a masked LM).
+    encoding : str
+        Text encoding of the file (default UTF-8; e.g. ``"latin-1"``).
 
     Examples
     --------
@@ -557,13 +556,13 @@ def minimal_pair_task(name: str, path, *, expected: str = "sentence_good",
         default_split=splits[0], description=description or f"minimal pairs from {path}",
         data_dir=data_dir, split_aliases=aliases, paths=paths, expected_column=expected,
         other_column=other, id_column=id_column, group_columns=groups, scoring=scoring,
-        format=format)
+        format=format, encoding=encoding)
 
 
 #: the keys of a minimal-pair task config (TOML ``[[tasks]]`` with ``kind = "minimal_pairs"``)
 CONFIG_KEYS = {"name", "kind", "path", "file", "paths", "split", "text_fields", "expected", "other",
                "groups", "cluster_column", "unit", "id_column", "scoring", "format", "data_dir",
-               "description", "label_space", "metric", "metrics"}
+               "description", "label_space", "metric", "metrics", "encoding"}
 
 
 def minimal_pairs_from_config(config: dict) -> MinimalPairTask:

@@ -24,6 +24,7 @@ __all__ = [
     "read_tsv",
     "read_conllu",
     "read_table",
+    "task_file",
 ]
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -262,6 +263,15 @@ def read_conllu(path, *, encoding: str = "utf-8") -> list[dict]:
 
 _FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "tsv", ".jsonl": "jsonl",
             ".json": "jsonl", ".ndjson": "jsonl"}
+
+
+def task_file(path, data_dir=None) -> Path:
+    """Where a task's file is: ``path`` itself when absolute (``~`` expanded), else under
+    ``data_dir`` when one is given, else relative to the working directory."""
+    p = Path(path).expanduser()
+    if not p.is_absolute() and data_dir is not None:
+        p = Path(data_dir).expanduser() / p
+    return p
 
 
 def read_table(path, format: str | None = None, on_bad_lines: str = "error", *,
