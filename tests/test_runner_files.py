@@ -67,3 +67,43 @@ layers = [1]
     df = read_predictions(tmp_path / "store")
     assert len(df) == 16 and not df.label.isna().any()
     assert df.sort_values("example_id").label.tolist() == [float(y) for _, y in dev]
+
+
+def test_input_failure_is_retried_once_its_data_file_changes(tmp_path, family):
+    """An input failure is skipped on the next run, and retried without --retry-failed once the
+    task's data file has changed (the job key stays: no old rows beside new ones)."""
+    import os
+    import warnings
+
+    one_class = [(f"only bad, number {i}", 0) for i in range(12)]
+    with open(tmp_path / "train.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("text", "label"), *one_class])
+    _quoted_csv(tmp_path / "dev.csv", 8)
+    toml = tmp_path / "exp.toml"
+    toml.write_text(f"""
+name = "edited"
+store = "store"
+checkpoints = {{ family = "tiny", root = "{family}", seeds = [0] }}
+[[tasks]]
+name = "reviews"
+files = {{ train = "train.csv", validation = "dev.csv" }}
+text = ["text"]
+labels = [0, 1]
+[methods.probe]
+max_train = 40
+C = [1.0]
+folds = 2
+layers = [1]
+""")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the declared class 1 has no training example
+        first = run_experiment(load_experiment(toml), quiet=True)
+        assert first.failed == 1
+        again = run_experiment(load_experiment(toml), quiet=True)
+        assert again.previously_failed == 1 and again.done == 0      # unchanged inputs: skipped
+        _quoted_csv(tmp_path / "train.csv", 40)                      # the file is fixed in place
+        st = os.stat(tmp_path / "train.csv")
+        os.utime(tmp_path / "train.csv", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        fixed = run_experiment(load_experiment(toml), quiet=True)
+    assert (fixed.done, fixed.failed, fixed.previously_failed) == (1, 0, 0), fixed.errors
+    assert len(read_predictions(tmp_path / "store")) == 8

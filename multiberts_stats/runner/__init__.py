@@ -201,7 +201,11 @@ def run_experiment(exp, *, executor: str = "inprocess", workers: int | None = No
     for k, j in unique.items():
         if k in done:
             summary.skipped += 1
-        elif k in failed_before and failed_before[k].get("kind") != "environment" and not retry_failed:
+        elif (k in failed_before and failed_before[k].get("kind") != "environment" and not retry_failed
+              and (failed_before[k].get("job") or {}).get("inputs", j.inputs_fingerprint())
+              == j.inputs_fingerprint()):
+            # an input failure is skipped until its inputs change (a data file edited in place
+            # keeps the job key) or --retry-failed
             summary.previously_failed += 1
             summary.errors[k] = failed_before[k].get("error")
         else:

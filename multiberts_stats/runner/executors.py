@@ -132,7 +132,8 @@ def run_job(job, *, quiet: bool = True, threads: int | None = None,
         except Exception as e:  # noqa: BLE001 — a failing job is recorded and the grid goes on
             wall = time.perf_counter() - t0
             kind = failure_kind(e)
-            recorded = store.record_failure(key, e, job=job.describe(), wall_time=wall, kind=kind)
+            recorded = store.record_failure(key, e, wall_time=wall, kind=kind,
+                                            job={**job.describe(), "inputs": job.inputs_fingerprint()})
             store.log_event("failed", key, error=f"{type(e).__name__}: {e}", kind=kind)
             return {"key": key, "status": "failed", "error": f"{type(e).__name__}: {e}",
                     "kind": kind, "recorded": recorded, "wall_time": wall}

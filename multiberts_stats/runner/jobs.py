@@ -177,6 +177,23 @@ class Job:
                 "settings": self.settings, "dtype": self.dtype, "device": self.device,
                 "experiment": self.experiment}
 
+    def inputs_fingerprint(self) -> dict:
+        """Size and modification time of the task's data files (a file task's ``paths``).
+
+        Not part of the job key (an edited file must not leave its old rows beside new ones);
+        recorded with an input failure, so a failed job is tried again once its data change.
+        """
+        spec = self.task
+        paths = spec.get("paths") if isinstance(spec, dict) else getattr(spec, "paths", None)
+        out: dict[str, Any] = {}
+        for split, path in sorted((paths or {}).items()):
+            try:
+                st = os.stat(path)
+                out[str(split)] = [st.st_size, st.st_mtime_ns]
+            except (OSError, TypeError):
+                out[str(split)] = None
+        return out
+
     def label(self) -> str:
         c = self.checkpoint
         hp = canonical_json(self.hparams) if self.hparams else ""
