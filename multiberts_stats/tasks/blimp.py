@@ -34,10 +34,11 @@ from .base import (
     DataNotFoundError,
     TaskError,
     data_roots,
+    fetch_published_file,
     first_existing,
     hub_allowed,
 )
-from .minimal_pairs import MinimalPairTask, fetch_published_file
+from .minimal_pairs import MinimalPairTask
 from .readers import read_table
 
 __all__ = ["BLIMP", "BLIMP_PARADIGMS", "BLIMP_TASKS", "BlimpTask", "blimp_task"]

@@ -46,12 +46,12 @@ from .base import (
     TaskError,
     cache_dir,
     data_roots,
+    fetch_published_file,
     first_existing,
     hub_allowed,
 )
 from .minimal_pairs import (
     MinimalPairTask,
-    fetch_published_file,
     model_scoring,
     score_sentences,
 )

@@ -350,44 +350,6 @@ def score_minimal_pairs(model, tokenizer, examples, *, expected: str = "sentence
     return out
 
 
-# ---------------------------------------------------------------------------------- data
-def fetch_published_file(url: str, cache_name: str, file_name: str, looked, *, what: str,
-                         folder_hint: str) -> Path:
-    """A published data file from the download cache, else downloaded once into it.
-
-    ``looked`` are the local paths already tried (named in the error). Offline
-    (``HF_HUB_OFFLINE`` / ``HF_DATASETS_OFFLINE``) or on a failed download, a
-    :class:`~multiberts_stats.tasks.DataNotFoundError` names every place looked. The file is
-    written to a temporary name and renamed, so an interrupted download leaves nothing behind.
-    """
-    import urllib.request
-
-    from .base import DataNotFoundError, cache_dir, hub_allowed
-
-    cache = cache_dir(cache_name)
-    target = cache / file_name
-    if target.is_file():
-        return target
-    where = "; ".join(str(p) for p in looked) if looked else \
-        "no local folder (pass data_dir= or set $MULTIBERTS_STATS_DATA)"
-    if not hub_allowed():
-        raise DataNotFoundError(
-            f"No {what} data: looked for {file_name} at {where} and in the cache {cache}; "
-            "downloads are switched off (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE). Point data_dir "
-            f"or $MULTIBERTS_STATS_DATA at a folder holding {folder_hint}.")
-    cache.mkdir(parents=True, exist_ok=True)
-    try:
-        with urllib.request.urlopen(url, timeout=30) as r:
-            data = r.read()
-    except Exception as e:
-        raise DataNotFoundError(f"No {what} data: looked at {where}; downloading {url} failed: "
-                                f"{type(e).__name__}: {e}") from e
-    tmp = cache / (file_name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(target)
-    return target
-
-
 # ---------------------------------------------------------------------------------- tasks
 @dataclass
 class MinimalPairTask(Task):

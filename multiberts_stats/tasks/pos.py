@@ -12,7 +12,6 @@ one sentence are not independent). :func:`explode_tokens` gives one row per word
 
 from __future__ import annotations
 
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +19,10 @@ import numpy as np
 import pandas as pd
 
 from .base import (
-    DataNotFoundError,
     Task,
     TaskError,
-    cache_dir,
     data_roots,
+    fetch_published_file,
     first_existing,
     hub_allowed,
 )
@@ -110,28 +108,9 @@ class PosTask(Task):
         return super().evaluate(df, metrics, prediction_col)
 
     def _download(self, fname, looked) -> Path:
-        cache = cache_dir(self.folder)
-        target = cache / fname
-        if target.is_file():
-            return target
-        where = "; ".join(str(p) for p in looked) if looked else \
-            "no local folder (pass data_dir= or set $MULTIBERTS_STATS_DATA)"
-        if not hub_allowed():
-            raise DataNotFoundError(f"No data for task {self.name!r}: looked for {fname} at {where} and "
-                                    f"in the cache {cache}; downloads are switched off (HF_HUB_OFFLINE / "
-                                    "HF_DATASETS_OFFLINE). Point data_dir or $MULTIBERTS_STATS_DATA at a "
-                                    f"folder holding {self.folder}/{fname}.")
-        cache.mkdir(parents=True, exist_ok=True)
-        try:
-            with urllib.request.urlopen(self.remote + fname, timeout=60) as r:
-                data = r.read()
-        except Exception as e:  # noqa: BLE001
-            raise DataNotFoundError(f"No data for task {self.name!r}: looked at {where}; downloading "
-                                    f"{self.remote + fname} failed: {type(e).__name__}: {e}") from e
-        tmp = target.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(target)
-        return target
+        return fetch_published_file(self.remote + fname, self.folder, fname, looked,
+                                    what=f"task {self.name!r}", folder_hint=f"{self.folder}/{fname}",
+                                    timeout=60)
 
 
 POS = PosTask(name="pos", kind="token_classification", text_fields=("words",), label_space=UPOS,

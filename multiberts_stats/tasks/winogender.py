@@ -23,7 +23,6 @@ read the probabilities of the female / male / neutral pronouns of its case.
 from __future__ import annotations
 
 import re
-import urllib.request
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,11 +33,11 @@ import pandas as pd
 from multiberts_stats.errors import DataWarning
 
 from .base import (
-    DataNotFoundError,
     Task,
     TaskError,
     cache_dir,
     data_roots,
+    fetch_published_file,
     first_existing,
     hub_allowed,
 )
@@ -90,28 +89,10 @@ class WinogenderTask(Task):
 
 
 def _download(looked) -> Path:
-    cache = cache_dir("winogender")
-    if all((cache / f).is_file() for f in FILES):
-        return cache
-    where = "; ".join(str(p) for p in looked) if looked else \
-        "no local folder (pass data_dir= or set $MULTIBERTS_STATS_DATA)"
-    if not hub_allowed():
-        raise DataNotFoundError(
-            f"No Winogender data: looked for all_sentences.tsv at {where} and in the cache {cache}; "
-            "downloads are switched off (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE). Point data_dir or "
-            "$MULTIBERTS_STATS_DATA at a folder holding winogender/{" + ",".join(FILES) + "}.")
-    cache.mkdir(parents=True, exist_ok=True)
+    hint = "winogender/{" + ",".join(FILES) + "}"
     for f in FILES:
-        try:
-            with urllib.request.urlopen(REMOTE + f, timeout=30) as r:
-                data = r.read()
-        except Exception as e:  # noqa: BLE001
-            raise DataNotFoundError(f"No Winogender data: looked at {where}; downloading {REMOTE + f} "
-                                    f"failed: {type(e).__name__}: {e}") from e
-        tmp = cache / (f + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(cache / f)
-    return cache
+        fetch_published_file(REMOTE + f, "winogender", f, looked, what="Winogender", folder_hint=hint)
+    return cache_dir("winogender")
 
 
 def _locate_pronoun(sentence: str, template: str, pronoun: str, sentid: str) -> tuple[int, int]:
